@@ -1,0 +1,120 @@
+"""`tracelens slowest`: windows from the options, the pipeline, then the renderers.
+
+The report goes to stdout (terminal report, or JSON with --json); progress, warnings and errors go
+to stderr; --csv and --markdown write files. Exit 3 when --fail-on-slo and p90 breaks --slo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from tracelens.errors import TracelensError, UsageError
+from tracelens.model import Report
+from tracelens.pipeline import slowest
+from tracelens.sources import Window
+from tracelens.timespec import parse_duration_ns, parse_time_ns
+
+SLO_BREACHED = 3
+
+
+def windows(args: argparse.Namespace, now_ns: int) -> tuple[Window | None, Window | None]:
+    """The current window and, in before/after mode, the baseline window."""
+    start = parse_time_ns(args.start, now_ns) if args.start else None
+    end = parse_time_ns(args.end, now_ns) if args.end else None
+    if args.since:
+        if args.start:
+            raise UsageError("give --since or --start, not both")
+        start = now_ns - parse_duration_ns(args.since)
+    if start is not None and end is not None and end <= start:
+        raise UsageError("--end must be after --start")
+    current = Window(start, end) if start is not None or end is not None else None
+
+    base_start = parse_time_ns(args.baseline_start, now_ns) if args.baseline_start else None
+    base_end = parse_time_ns(args.baseline_end, now_ns) if args.baseline_end else None
+    if args.baseline_since:
+        if start is None:
+            raise UsageError("--baseline-since needs --since or --start for the current window")
+        base_start, base_end = now_ns - parse_duration_ns(args.baseline_since), start
+    if base_start is None and base_end is None:
+        return current, None
+    if base_start is None or base_end is None:
+        raise UsageError("before/after mode needs both --baseline-start and --baseline-end")
+    if base_end <= base_start:
+        raise UsageError("the baseline window ends before it starts")
+    return current, Window(base_start, base_end)
+
+
+def run(args: argparse.Namespace) -> int:
+    stderr = Console(stderr=True, highlight=False)
+    now_ns = time.time_ns()
+    current, baseline_window = windows(args, now_ns)
+    slo_ns = parse_duration_ns(args.slo) if args.slo else None
+    if args.fail_on_slo and slo_ns is None:
+        raise UsageError("--fail-on-slo needs --slo, e.g. --slo 3s")
+    if not 0 < args.percentile < 100 or not 0 < args.baseline <= 100:
+        raise UsageError("--percentile and --baseline are percentiles between 0 and 100")
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
+    ) as bar:
+        task = bar.add_task("reading traces", total=None)
+        report = slowest(
+            args.source,
+            args.route,
+            percentile=args.percentile,
+            baseline=args.baseline,
+            window=current,
+            baseline_window=baseline_window,
+            slo_ns=slo_ns,
+            top=args.top,
+            seed=args.seed,
+            resamples=args.resamples,
+            progress=lambda n: bar.update(task, description=f"reading traces: {n:,}"),
+        )
+
+    for warning in report.warnings[:5]:
+        stderr.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    if report.selection.skipped:
+        skipped = sum(report.selection.skipped.values())
+        reasons = "; ".join(f"{n}× {why}" for why, n in report.selection.skipped.items())
+        stderr.print(f"[yellow]skipped {skipped} traces:[/] {reasons}", soft_wrap=True)
+
+    _write_files(report, args)
+    if args.json:
+        from tracelens.report import json as json_report
+
+        json_report.render(report, sys.stdout)
+    else:
+        from tracelens.report import terminal
+
+        terminal.render(
+            report, sys.stdout, jaeger_ui=args.jaeger_ui, grafana_url=args.grafana_url
+        )
+    if args.fail_on_slo and report.stats.breaches_slo:
+        return SLO_BREACHED
+    return 0
+
+
+def _write_files(report: Report, args: argparse.Namespace) -> None:
+    from tracelens.report import csv as csv_report
+    from tracelens.report import markdown
+
+    for path, render in ((args.csv, csv_report.render), (args.markdown, markdown.render)):
+        if not path:
+            continue
+        try:
+            with Path(path).open("w", encoding="utf-8", newline="") as out:
+                render(report, out)
+        except OSError as e:
+            raise TracelensError(f"can't write {path}: {e.strerror}") from e

@@ -1,0 +1,236 @@
+"""The stages wired together; read this file first.
+
+    report = slowest("traces.jsonl", route="result")       # also the `tracelens slowest` command
+
+source -> Trace -> SpanTree + critical path (analysis.py) -> route selection (routes.py) ->
+slow and baseline sets -> baseline profile (baseline.py) -> findings (detectors/) ->
+attribution with bootstrap intervals (attribution.py) -> what-if p90 (whatif.py) -> Report.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from tracelens.analysis import TraceAnalysis, analyze_trace
+from tracelens.attribution import attribute, too_small
+from tracelens.baseline import build_baseline
+from tracelens.detectors import Detector, default_detectors, detect_all
+from tracelens.errors import UsageError
+from tracelens.model import Report, RouteStats, Selection, Trace, TraceSummary
+from tracelens.routes import RouteMatcher, display_route, route_of
+from tracelens.sources import Source, Window, open_source
+from tracelens.whatif import whatif_for_contributors
+
+Progress = Callable[[int], None]  # called with the number of traces read so far
+
+
+def slowest(
+    source: str | Source | Iterable[Trace] | None,
+    route: str | None = None,
+    *,
+    percentile: float = 90.0,
+    baseline: float = 50.0,
+    window: Window | None = None,
+    baseline_window: Window | None = None,
+    slo_ns: int | None = None,
+    top: int | None = None,
+    detectors: Sequence[Detector] | None = None,
+    seed: int = 0,
+    resamples: int = 2000,
+    progress: Progress | None = None,
+) -> Report:
+    """Explain what makes the route's slow requests slow, against its baseline requests."""
+    traces, issues = _read(source, window, baseline_window, progress)
+    current, before, matched = _select_route(traces, route, window, baseline_window)
+    route_label = route or next(iter(matched), "")
+    durations = np.array([a.duration_ns for a in current], dtype=np.float64)
+    cut = float(np.percentile(durations, percentile))
+    slow = [a for a in current if a.duration_ns >= cut]
+    if before is None:
+        base_cut = float(np.percentile(durations, baseline))
+        base = [a for a in current if a.duration_ns <= base_cut]
+    else:
+        base = before
+
+    profile = build_baseline(base)
+    chosen = list(detectors) if detectors is not None else default_detectors()
+    everything = {id(a): a for a in (*current, *base)}
+    with_findings = {
+        key: replace(a, findings=detect_all(a, profile, chosen)) for key, a in everything.items()
+    }
+    current = [with_findings[id(a)] for a in current]
+    slow = [with_findings[id(a)] for a in slow]
+    base = [with_findings[id(a)] for a in base]
+
+    contributors = attribute(slow, base, seed=seed, resamples=resamples, top=top)
+    findings = tuple(f for a in current for f in a.findings)
+    whatif = whatif_for_contributors(current, contributors, findings)
+    contributors = tuple(
+        replace(c, whatif_p90_ns=whatif.get((c.pattern, c.service, c.operation), c.whatif_p90_ns))
+        for c in contributors
+    )
+
+    slow_ids = {a.trace.trace_id for a in slow}
+    base_ids = {a.trace.trace_id for a in base}
+    example = _example(slow, contributors[0].example_trace_id if contributors else None)
+    selection = Selection(
+        route=route_label,
+        matched=matched,
+        start_ns=window.start_ns if window else None,
+        end_ns=window.end_ns if window else None,
+        percentile=percentile,
+        baseline_percentile=baseline if before is None else 100.0,
+        slow_trace_ids=tuple(sorted(slow_ids)),
+        baseline_trace_ids=tuple(sorted(base_ids)),
+        baseline_window=(
+            (baseline_window.start_ns or 0, baseline_window.end_ns or 0)
+            if baseline_window
+            else None
+        ),
+        traces_total=len(current),
+        skipped=_skipped(issues),
+    )
+    return Report(
+        selection=selection,
+        stats=_stats(current, slo_ns),
+        baseline_stats=_stats(before, None) if before else None,
+        contributor_rows=contributors,
+        finding_rows=tuple(f for a in slow for f in a.findings),
+        trace_rows=tuple(
+            _summary(a, "slow" if a.trace.trace_id in slow_ids else
+                     "baseline" if a.trace.trace_id in base_ids else "")
+            for a in (*current, *(before or ()))
+        ),
+        example_path=example.path if example else (),
+        example_spans={s.span_id: s for s in example.tree.spans} if example else {},
+        warnings=tuple(f"{i.origin}: {i.message}" for i in issues[:20]),
+        too_small=too_small(len(slow), len(base)),
+    )
+
+
+def _read(
+    source: str | Source | Iterable[Trace] | None,
+    window: Window | None,
+    baseline_window: Window | None,
+    progress: Progress | None,
+) -> tuple[list[TraceAnalysis], list[object]]:
+    """Read and analyse every trace in the current and baseline windows."""
+    if source is None or isinstance(source, str):
+        src: Source | None = open_source(source)
+        # A source can narrow its reads to one window; with two windows it must give both.
+        stream: Iterable[Trace] = src.traces(window if baseline_window is None else None)
+    elif hasattr(source, "traces") and hasattr(source, "issues"):
+        src = source  # type: ignore[assignment]
+        stream = src.traces(window if baseline_window is None else None)  # type: ignore[union-attr]
+    else:
+        src = None
+        stream = source  # type: ignore[assignment]
+    analyses: list[TraceAnalysis] = []
+    # Analyses hold millions of small objects that never form cycles; collecting them repeatedly
+    # while they are being built costs more than the analysis itself.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for n, trace in enumerate(stream, 1):
+            if not trace.spans:
+                continue
+            start_ns = min(s.start_ns for s in trace.spans)
+            if _in(window, start_ns) or (baseline_window and _in(baseline_window, start_ns)):
+                analyses.append(analyze_trace(trace))
+            if progress and n % 256 == 0:
+                progress(n)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return analyses, list(src.issues) if src else []
+
+
+def _in(window: Window | None, t_ns: int) -> bool:
+    return window is None or window.contains(t_ns)
+
+
+def _select_route(
+    analyses: list[TraceAnalysis],
+    route: str | None,
+    window: Window | None,
+    baseline_window: Window | None,
+) -> tuple[list[TraceAnalysis], list[TraceAnalysis] | None, dict[str, int]]:
+    """The route's traces in the current window, in the baseline window, and what matched."""
+    if not analyses:
+        raise UsageError("no traces in the selected window; widen --since/--start/--end")
+    if route is None:
+        names = Counter(route_of(a.tree)[0] for a in analyses)
+        if len(names) > 1:
+            listing = ", ".join(f"{n} ({c})" for n, c in names.most_common(12))
+            more = f" and {len(names) - 12} more" if len(names) > 12 else ""
+            raise UsageError(f"several routes in the data, pick one with --route: {listing}{more}")
+        matcher = None
+    else:
+        matcher = RouteMatcher(route)
+    current: list[TraceAnalysis] = []
+    before: list[TraceAnalysis] = []
+    matched: Counter[str] = Counter()
+    for a in analyses:
+        entry = matcher.match(a.tree) if matcher else route_of(a.tree)[1]
+        if entry is None:
+            continue
+        start_ns = a.tree.root_span.start_ns
+        if baseline_window is not None and baseline_window.contains(start_ns):
+            before.append(a)
+        elif _in(window, start_ns):
+            current.append(a)
+        else:
+            continue
+        matched[f"{entry.service}: {display_route(entry)}"] += 1
+    if not current:
+        known = Counter(route_of(a.tree)[0] for a in analyses)
+        listing = ", ".join(f"{n} ({c})" for n, c in known.most_common(8))
+        raise UsageError(f"no traces match route {route!r} in the window; routes seen: {listing}")
+    if baseline_window is not None and not before:
+        raise UsageError("no traces of the route in the baseline window")
+    return current, (before if baseline_window is not None else None), dict(matched)
+
+
+def _stats(analyses: Sequence[TraceAnalysis] | None, slo_ns: int | None) -> RouteStats:
+    durations = np.array([a.duration_ns for a in analyses or ()], dtype=np.float64)
+    if durations.size == 0:
+        return RouteStats(0, 0.0, 0.0, 0.0, slo_ns)
+    p50, p90, p99 = np.percentile(durations, [50, 90, 99])
+    return RouteStats(int(durations.size), float(p50), float(p90), float(p99), slo_ns)
+
+
+def _summary(a: TraceAnalysis, group: str) -> TraceSummary:
+    route, entry = route_of(a.tree)
+    return TraceSummary(
+        trace_id=a.trace.trace_id,
+        route=route,
+        service=entry.service,
+        start_ns=a.tree.root_span.start_ns,
+        duration_ns=a.duration_ns,
+        group=group,
+        critical_path_ns=sum(s.end_ns - s.start_ns for s in a.path),
+        problems=len(a.tree.problems),
+        clock_shifts=len(a.tree.shifts),
+    )
+
+
+def _example(slow: Sequence[TraceAnalysis], trace_id: str | None) -> TraceAnalysis | None:
+    """The slow trace the top contributor points at, else the median slow trace."""
+    for a in slow:
+        if a.trace.trace_id == trace_id:
+            return a
+    ordered = sorted(slow, key=lambda a: a.duration_ns)
+    return ordered[len(ordered) // 2] if ordered else None
+
+
+def _skipped(issues: Sequence[object]) -> dict[str, int]:
+    reasons: Counter[str] = Counter()
+    for issue in issues:
+        message = str(getattr(issue, "message", issue))
+        reasons[message.split(":", 1)[0][:80]] += 1
+    return dict(reasons)
