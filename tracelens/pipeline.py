@@ -10,6 +10,7 @@ attribution with bootstrap intervals (attribution.py) -> what-if p90 (whatif.py)
 from __future__ import annotations
 
 import gc
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -43,9 +44,15 @@ def slowest(
     seed: int = 0,
     resamples: int = 2000,
     progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Report:
-    """Explain what makes the route's slow requests slow, against its baseline requests."""
+    """Explain what makes the route's slow requests slow, against its baseline requests.
+
+    `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
+    """
+    clock = _Stopwatch(timings)
     traces, issues = _read(source, window, baseline_window, progress)
+    clock.lap("read + tree + critical path")
     current, before, matched = _select_route(traces, route, window, baseline_window)
     route_label = route or next(iter(matched), "")
     durations = np.array([a.duration_ns for a in current], dtype=np.float64)
@@ -57,7 +64,9 @@ def slowest(
     else:
         base = before
 
+    clock.lap("route selection")
     profile = build_baseline(base)
+    clock.lap("baseline profile")
     chosen = list(detectors) if detectors is not None else default_detectors()
     everything = {id(a): a for a in (*current, *base)}
     with_findings = {
@@ -66,10 +75,13 @@ def slowest(
     current = [with_findings[id(a)] for a in current]
     slow = [with_findings[id(a)] for a in slow]
     base = [with_findings[id(a)] for a in base]
+    clock.lap("detectors")
 
     contributors = attribute(slow, base, seed=seed, resamples=resamples, top=top)
+    clock.lap("attribution + bootstrap")
     findings = tuple(f for a in current for f in a.findings)
     whatif = whatif_for_contributors(current, contributors, findings)
+    clock.lap("what-if")
     contributors = tuple(
         replace(c, whatif_p90_ns=whatif.get((c.pattern, c.service, c.operation), c.whatif_p90_ns))
         for c in contributors
@@ -95,7 +107,7 @@ def slowest(
         traces_total=len(current),
         skipped=_skipped(issues),
     )
-    return Report(
+    report = Report(
         selection=selection,
         stats=_stats(current, slo_ns),
         baseline_stats=_stats(before, None) if before else None,
@@ -111,6 +123,20 @@ def slowest(
         warnings=tuple(f"{i.origin}: {i.message}" for i in issues[:20]),
         too_small=too_small(len(slow), len(base)),
     )
+    clock.lap("report")
+    return report
+
+
+class _Stopwatch:
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+            self.last = now
 
 
 def _read(
