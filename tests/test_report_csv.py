@@ -1,0 +1,93 @@
+"""The contributors as CSV (tracelens/report/csv.py)."""
+
+from __future__ import annotations
+
+import csv as stdcsv
+import io
+import math
+from dataclasses import replace
+
+import pytest
+
+from tests.report_sample import CONTRIBUTORS, sample_report
+from tracelens.report import COLUMNS
+from tracelens.report import csv as csv_report
+
+STABLE = (
+    "rank,pattern,service,operation,slow_ms,baseline_ms,excess_ms,share,ci_low_ms,ci_high_ms,"
+    "traces,example_trace_id,whatif_p90_ms"
+)
+
+
+def rendered(report) -> str:
+    buf = io.StringIO()
+    csv_report.render(report, buf)
+    return buf.getvalue()
+
+
+def rows(report) -> list[dict[str, str]]:
+    return list(stdcsv.DictReader(io.StringIO(rendered(report))))
+
+
+def test_the_csv_matches_the_golden_file(golden):
+    golden("report.csv", rendered(sample_report()))
+
+
+def test_the_documented_columns_come_first_in_order():
+    header = rendered(sample_report()).splitlines()[0]
+    assert header.startswith(STABLE + ",")
+    assert header.split(",") == list(COLUMNS)
+
+
+def test_rows_are_ranked_and_numbers_are_milliseconds():
+    report = sample_report()
+    shuffled = replace(report, contributor_rows=tuple(reversed(report.contributor_rows)))
+    first, *_, last = rows(shuffled)
+    assert (first["rank"], last["rank"]) == ("1", "4")
+    assert first["excess_ms"] == "8700.0"
+    assert first["share"] == "0.621"
+    assert first["pattern"] == "n_plus_one"
+    assert rows(report)[2]["pattern"] == ""  # a plain operation
+
+
+def test_missing_values_are_empty_cells():
+    report = sample_report()
+    nan_ci = replace(CONTRIBUTORS[0], ci_low_ns=math.nan, ci_high_ns=math.inf)
+    third = rows(replace(report, contributor_rows=(nan_ci, *CONTRIBUTORS[1:])))
+    assert third[2]["whatif_p90_ms"] == ""  # whatif_p90_ns is None
+    assert third[2]["summary"] == ""
+    assert (third[0]["ci_low_ms"], third[0]["ci_high_ms"]) == ("", "")
+
+
+@pytest.mark.parametrize("danger", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_text_a_spreadsheet_would_run_as_a_formula_is_escaped(danger):
+    evil = replace(
+        CONTRIBUTORS[0],
+        service=danger,
+        operation=danger,
+        summary=danger,
+        pattern=danger,
+        example_trace_id=danger,
+    )
+    (row,) = rows(replace(sample_report(), contributor_rows=(evil,)))
+    for column in ("pattern", "service", "operation", "summary", "example_trace_id"):
+        assert row[column] == "'" + danger
+
+
+def test_negative_numbers_stay_numbers():
+    (*_, row) = rows(sample_report())
+    assert row["excess_ms"] == "-12.3"
+    assert row["ci_low_ms"] == "-40.0"
+    assert float(row["share"]) < 0
+
+
+def test_commas_quotes_and_newlines_survive_a_round_trip():
+    awkward = 'SELECT "a", b\nFROM t'
+    odd = replace(CONTRIBUTORS[2], operation=awkward)
+    (row,) = rows(replace(sample_report(), contributor_rows=(odd,)))
+    assert row["operation"] == awkward
+
+
+def test_harmless_text_is_left_alone():
+    assert csv_report.escape_text("GET /api/orders") == "GET /api/orders"
+    assert csv_report.escape_text("a=b") == "a=b"

@@ -1,0 +1,237 @@
+"""Renderers of a `Report`, plus the few presentation rules they all share.
+
+Each renderer module has `render(report, out: TextIO, ...) -> None`:
+
+    from tracelens.report import csv, json, markdown, terminal
+    terminal.render(report, sys.stdout, jaeger_ui="http://localhost:16686")
+    csv.render(report, open("report.csv", "w", newline=""))
+
+This module holds what the renderers must agree on: human durations, contributor labels, the
+window text, the ordered contributor record (the CSV columns, also used by JSON), and which
+findings are shown as evidence for a contributor. Nanoseconds become milliseconds only here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from tracelens.model import Contributor, Finding, Report
+
+NS_PER_MS = 1_000_000
+
+# Columns of one contributor record, in order (docs/csv.md describes each one). The first
+# thirteen are the documented stable set; new columns are only ever appended.
+COLUMNS: tuple[str, ...] = (
+    "rank",
+    "pattern",
+    "service",
+    "operation",
+    "slow_ms",
+    "baseline_ms",
+    "excess_ms",
+    "share",
+    "ci_low_ms",
+    "ci_high_ms",
+    "traces",
+    "example_trace_id",
+    "whatif_p90_ms",
+    "more_calls_ms",
+    "slower_calls_ms",
+    "slow_calls",
+    "baseline_calls",
+    "summary",
+)
+
+Cell = str | int | float | None
+
+_PATTERN_LABELS = {
+    "n_plus_one": "N+1",
+    "dns": "DNS",
+    "slow_query": "slow query",
+    "sequential": "sequential calls",
+    "queueing": "queueing",
+    "self_time": "self time",
+    "connect": "connect",
+    "retry": "retries",
+    "error": "errors",
+}
+
+
+def pattern_label(pattern: str) -> str:
+    """A pattern name as people say it: `n_plus_one` -> `N+1`; "" for a plain operation."""
+    return _PATTERN_LABELS.get(pattern, pattern.replace("_", " "))
+
+
+def contributor_label(c: Contributor | Finding) -> str:
+    """`N+1 · api: SELECT ...` for a pattern, `api: GET /orders` for a plain operation."""
+    where = f"{c.service}: {c.operation}" if c.service else c.operation
+    return f"{pattern_label(c.pattern)} · {where}" if c.pattern else where
+
+
+def finite(value: float | None) -> float | None:
+    """The value, or None when it is missing or not a finite number."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def ms(value_ns: float | None, ndigits: int = 1) -> float | None:
+    """Nanoseconds -> milliseconds rounded to `ndigits`; None stays None (NaN becomes None)."""
+    v = finite(value_ns)
+    if v is None:
+        return None
+    out = round(v / NS_PER_MS, ndigits)
+    return out + 0.0  # turns -0.0 into 0.0
+
+
+def _sig(value: float) -> str:
+    """2-3 significant digits, never scientific notation."""
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}"
+
+
+def duration(value_ns: float | None) -> str:
+    """Human duration: `850 ms`, `0.42 ms`, `15.2 s`, `3 s`; `-` for None."""
+    v = finite(value_ns)
+    if v is None:
+        return "-"
+    sign = "-" if v < 0 else ""
+    v_ms = abs(v) / NS_PER_MS
+    if v_ms == 0:
+        return "0 ms"
+    if v_ms < 0.01:
+        return f"{sign}{_sig(v_ms * 1000)} µs"
+    if float(_sig(v_ms)) < 1000:
+        return f"{sign}{_sig(v_ms)} ms"
+    return f"{sign}{_sig(v_ms / 1000)} s"
+
+
+def duration_range(low_ns: float | None, high_ns: float | None) -> str:
+    """An interval in one unit: `0.9–1.4 s`, `-20–310 ms`."""
+    lo, hi = finite(low_ns), finite(high_ns)
+    if lo is None or hi is None:
+        return "-"
+    in_seconds = max(abs(lo), abs(hi)) >= 999.5 * NS_PER_MS
+    unit, scale = ("s", 1e9) if in_seconds else ("ms", 1e6)
+
+    def one(v: float) -> str:
+        return ("-" if v < 0 else "") + _sig(abs(v) / scale)
+
+    return f"{one(lo)}–{one(hi)} {unit}"
+
+
+def percent(value: float | None, signed: bool = False) -> str:
+    """`62%`; with signed=True `−62%` / `+5%` (a real minus sign, as people write it)."""
+    v = finite(value)
+    if v is None:
+        return "-"
+    text = f"{abs(v) * 100:.0f}%"
+    if text == "0%":
+        return text
+    if v < 0:
+        return "−" + text
+    return "+" + text if signed else text
+
+
+def percentile_name(p: float) -> str:
+    """`p90` whether the selection stores 0.9 or 90."""
+    value = p * 100 if p <= 1 else p
+    return f"p{value:g}"
+
+
+def timestamp(t_ns: int) -> str:
+    return datetime.fromtimestamp(t_ns / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def window_text(start_ns: int | None, end_ns: int | None) -> str:
+    """`2024-05-01 10:00:00 UTC → 2024-05-01 11:00:00 UTC`, or what is open-ended."""
+    if start_ns is None and end_ns is None:
+        return "all traces in the source"
+    if end_ns is None:
+        return f"since {timestamp(start_ns or 0)}"
+    if start_ns is None:
+        return f"until {timestamp(end_ns)}"
+    return f"{timestamp(start_ns)} → {timestamp(end_ns)}"
+
+
+def sample_counts(report: Report) -> tuple[int, int]:
+    """(traces analysed, traces considered): skipped traces count towards the second only.
+
+    The analysed traces are those of the current window (`stats.count`); traces_total may or
+    may not include the skipped ones, so the total is whichever is larger.
+    """
+    selection = report.selection
+    skipped = sum(selection.skipped.values())
+    analysed = report.stats.count or selection.traces_total
+    return analysed, max(selection.traces_total, analysed + skipped)
+
+
+def sample_sentence(report: Report) -> str:
+    """`analysed 812 of 1000 traces; 188 failed to fetch` (or `analysed 812 traces`)."""
+    analysed, total = sample_counts(report)
+    text = (
+        f"analysed {analysed} of {total} traces" if total > analysed else f"analysed {total} traces"
+    )
+    skipped = sorted(report.selection.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = [f"{n} {reason}" for reason, n in skipped if n]
+    return "; ".join([text, *parts])
+
+
+def ci_includes_zero(c: Contributor) -> bool:
+    """True when the 95% interval of the excess does not exclude zero: not a conclusion."""
+    lo, hi = finite(c.ci_low_ns), finite(c.ci_high_ns)
+    return lo is None or hi is None or lo <= 0 <= hi
+
+
+def whatif_change(report: Report, c: Contributor) -> float | None:
+    """Relative change of the route's p90 if the contributor were fixed (-0.62 = 62% faster)."""
+    after, before = finite(c.whatif_p90_ns), finite(report.stats.p90_ns)
+    if after is None or before is None or before <= 0:
+        return None
+    return (after - before) / before
+
+
+def contributor_record(c: Contributor, ndigits: int = 1) -> dict[str, Cell]:
+    """One contributor as an ordered record (keys are `COLUMNS`), durations in milliseconds."""
+    share = finite(c.share)
+    calls_digits = ndigits + 1
+    slow_calls, baseline_calls = finite(c.slow_calls), finite(c.baseline_calls)
+    return {
+        "rank": c.rank,
+        "pattern": c.pattern,
+        "service": c.service,
+        "operation": c.operation,
+        "slow_ms": ms(c.slow_ns, ndigits),
+        "baseline_ms": ms(c.baseline_ns, ndigits),
+        "excess_ms": ms(c.excess_ns, ndigits),
+        "share": None if share is None else round(share, ndigits + 2) + 0.0,
+        "ci_low_ms": ms(c.ci_low_ns, ndigits),
+        "ci_high_ms": ms(c.ci_high_ns, ndigits),
+        "traces": c.traces,
+        "example_trace_id": c.example_trace_id or None,
+        "whatif_p90_ms": ms(c.whatif_p90_ns, ndigits),
+        "more_calls_ms": ms(c.more_calls_ns, ndigits),
+        "slower_calls_ms": ms(c.slower_calls_ns, ndigits),
+        "slow_calls": None if slow_calls is None else round(slow_calls, calls_digits) + 0.0,
+        "baseline_calls": (
+            None if baseline_calls is None else round(baseline_calls, calls_digits) + 0.0
+        ),
+        "summary": c.summary or None,
+    }
+
+
+def evidence_for(report: Report, contributor: Contributor, limit: int = 3) -> Sequence[Finding]:
+    """The findings that back a contributor, most telling first: slow traces, biggest saving."""
+    slow = set(report.selection.slow_trace_ids)
+    key = (contributor.pattern, contributor.service, contributor.operation)
+    matching = [f for f in report.finding_rows if (f.pattern, f.service, f.operation) == key]
+    matching.sort(key=lambda f: (f.trace_id not in slow, -f.saving_ns, f.trace_id))
+    return matching[:limit]
+
+
+def count_matching(findings: Iterable[Finding], contributor: Contributor) -> int:
+    key = (contributor.pattern, contributor.service, contributor.operation)
+    return sum(1 for f in findings if (f.pattern, f.service, f.operation) == key)
