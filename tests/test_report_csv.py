@@ -8,6 +8,8 @@ import math
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.report_sample import CONTRIBUTORS, sample_report
 from tracelens.report import COLUMNS
@@ -91,3 +93,12 @@ def test_commas_quotes_and_newlines_survive_a_round_trip():
 def test_harmless_text_is_left_alone():
     assert csv_report.escape_text("GET /api/orders") == "GET /api/orders"
     assert csv_report.escape_text("a=b") == "a=b"
+
+
+@given(st.text())
+def test_any_text_round_trips_and_never_starts_a_formula(text):
+    odd = replace(CONTRIBUTORS[2], operation=text, summary=text)
+    (row,) = rows(replace(sample_report(), contributor_rows=(odd,)))
+    formula = text.startswith(("=", "+", "-", "@", "\t", "\r"))
+    for column in ("operation", "summary"):
+        assert row[column] == ("'" + text if formula else text)
