@@ -110,11 +110,20 @@ def _write_files(report: Report, args: argparse.Namespace) -> None:
     from tracelens.report import csv as csv_report
     from tracelens.report import markdown
 
-    for path, render in ((args.csv, csv_report.render), (args.markdown, markdown.render)):
+    targets = (
+        (args.csv, csv_report.render),
+        (
+            args.markdown,
+            lambda report, out: markdown.render(
+                report, out, jaeger_ui=args.jaeger_ui, grafana_url=args.grafana_url
+            ),
+        ),
+    )
+    for path, render in targets:
         if not path:
             continue
         try:
             with Path(path).open("w", encoding="utf-8", newline="") as out:
                 render(report, out)
         except OSError as e:
-            raise TracelensError(f"can't write {path}: {e.strerror}") from e
+            raise TracelensError(f"can't write {path}: {e.strerror or e}") from e
