@@ -1,0 +1,327 @@
+"""Attribution: claims, exact sums, ranking, the calls split and the bootstrap interval."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.builders import SpanSpec, span, trace
+from tracelens.analysis import TraceAnalysis, analyze_trace
+from tracelens.attribution import (
+    attribute,
+    bootstrap_excess,
+    bootstrap_means,
+    build_claims,
+    interval_includes_zero,
+    split_excess,
+    too_small,
+    trace_contributions,
+)
+from tracelens.model import ClaimPart, Contributor, Finding, Span, Trace
+
+
+def analysed(root: SpanSpec, trace_id: str, *findings: Finding) -> TraceAnalysis:
+    return replace(analyze_trace(trace(root, trace_id=trace_id)), findings=findings)
+
+
+def n_plus_one(trace_id: str, span_ids: list[str], summary: str = "N db calls") -> Finding:
+    return Finding("n_plus_one", trace_id, "api", "db", tuple(span_ids), summary)
+
+
+def slow_trace(k: int, calls: int = 4) -> TraceAnalysis:
+    #  R |--|db|db|db|db|------|   0..100 + 20 * calls: db calls of 20 one after another
+    ids = [f"s{k}c{i}" for i in range(calls)]
+    root = span(
+        "R",
+        0,
+        100 + 20 * calls,
+        service="api",
+        children=[
+            span("db", 50 + 20 * i, 70 + 20 * i, service="api", span_id=sid)
+            for i, sid in enumerate(ids)
+        ],
+    )
+    return analysed(root, f"{k:032x}", n_plus_one(f"{k:032x}", ids))
+
+
+def base_trace(k: int) -> TraceAnalysis:
+    #  R |-----|db|------|        0..120: the same call, once, no finding here
+    root = span("R", 0, 120, service="api", children=[span("db", 50, 70, service="api")])
+    return analysed(root, f"b{k:031x}")
+
+
+def by_key(contributors: Sequence[Contributor]) -> dict[tuple[str, str, str], Contributor]:
+    return {(c.pattern, c.service, c.operation): c for c in contributors}
+
+
+def test_a_finding_claims_the_same_operation_in_baseline_traces_too():
+    slow = [slow_trace(k) for k in range(3)]
+    base = [base_trace(k) for k in range(3)]
+    got = by_key(attribute(slow, base, resamples=50))
+    n1 = got[("n_plus_one", "api", "db")]
+    # slow: 4 calls x 20 on the path; baseline: 1 call x 20, claimed by the same key
+    assert (n1.slow_ns, n1.baseline_ns, n1.excess_ns) == (80.0, 20.0, 60.0)
+    assert (n1.slow_calls, n1.baseline_calls) == (4.0, 1.0)
+    assert (n1.more_calls_ns, n1.slower_calls_ns) == (60.0, 0.0)
+    assert n1.summary == "N db calls"
+    assert ("", "api", "db") not in got  # no db time is left to the plain operation
+    root = got[("", "api", "R")]
+    assert (root.slow_ns, root.baseline_ns, root.excess_ns) == (100.0, 100.0, 0.0)
+    assert n1.share == 1.0
+    assert n1.rank == 1
+
+
+def test_a_head_claim_takes_only_the_time_before_the_first_child():
+    #  R   |-------------------------------|  0..100
+    #  CL     |======-------------=====|      10..90: waits 10..40 (HEAD), then 70..90 after SV
+    #  SV                 |-------|           40..70
+    root = span(
+        "R",
+        0,
+        100,
+        service="web",
+        children=[
+            span(
+                "CL",
+                10,
+                90,
+                service="web",
+                span_id="cl",
+                children=[
+                    span("SV", 40, 70, service="db"),
+                ],
+            ),
+        ],
+    )
+    queue = Finding("queueing", "t1", "db", "SV", ("cl",), "waited", part=ClaimPart.HEAD)
+    a = analysed(root, "t1", queue)
+    ns, calls = trace_contributions(a, build_claims([a]))
+    assert ns == {
+        ("", "web", "R"): 20,
+        ("queueing", "db", "SV"): 30,
+        ("", "db", "SV"): 30,
+        ("", "web", "CL"): 20,
+    }
+    assert calls[("queueing", "db", "SV")] == 1
+
+
+def test_a_head_claim_splits_a_segment_that_straddles_the_first_child_start():
+    #  S  |---------------------------------------|  0..100
+    #  X        |--------------|                     20..60   overlaps Y's start: off the path
+    #  Y                   |-------------|           50..80
+    #  path: S 0..50 (HEAD is 0..20 only), Y 50..80, S 80..100
+    root = span("S", 0, 100, span_id="s", children=[span("X", 20, 60), span("Y", 50, 80)])
+    head = Finding("dns", "t1", "svc", "lookup", ("s",), "slow dns", part=ClaimPart.HEAD)
+    a = analysed(root, "t1", head)
+    ns, _ = trace_contributions(a, build_claims([a]))
+    assert ns == {("dns", "svc", "lookup"): 20, ("", "svc", "S"): 50, ("", "svc", "Y"): 30}
+
+
+def test_a_contested_span_goes_to_the_pattern_that_claims_most_spans():
+    root = span(
+        "R",
+        0,
+        100,
+        children=[
+            span("q", 10, 20, span_id="q1"),
+            span("q", 30, 40, span_id="q2"),
+        ],
+    )
+    wide = Finding("n_plus_one", "t1", "svc", "q", ("q1", "q2"), "two calls")
+    narrow = Finding("slow_query", "t1", "svc", "q", ("q1",), "one slow query")
+    a = analysed(root, "t1", narrow, wide)
+    ns, _ = trace_contributions(a, build_claims([a]))
+    assert ns[("n_plus_one", "svc", "q")] == 20
+    assert ("slow_query", "svc", "q") not in ns
+
+
+def test_ranking_is_by_excess_and_top_keeps_the_first():
+    slow = [slow_trace(k, calls=2 + k % 3) for k in range(12)]
+    base = [base_trace(k) for k in range(12)]
+    ranked = attribute(slow, base, resamples=100)
+    excesses = [c.excess_ns for c in ranked]
+    assert excesses == sorted(excesses, reverse=True)
+    assert [c.rank for c in ranked] == list(range(1, len(ranked) + 1))
+    assert attribute(slow, base, resamples=100, top=1) == ranked[:1]
+
+
+def test_traces_counts_slow_traces_holding_it_and_the_example_holds_the_most():
+    slow = [slow_trace(0, calls=2), slow_trace(1, calls=7), slow_trace(2, calls=3)]
+    c = by_key(attribute(slow, [base_trace(0)], resamples=10))[("n_plus_one", "api", "db")]
+    assert c.traces == 3
+    assert c.example_trace_id == slow[1].trace.trace_id
+
+
+def test_calls_absent_from_the_baseline_count_as_more_calls():
+    assert split_excess(3.0, 0.0, 60.0, 0.0) == (60.0, 0.0)
+    assert split_excess(0.0, 2.0, 0.0, 40.0) == (-40.0, 0.0)
+    # two calls of 30 against one call of 20: one more call at 20, and both 10 slower
+    assert split_excess(2.0, 1.0, 60.0, 20.0) == (20.0, 20.0)
+
+
+@st.composite
+def set_means(draw: st.DrawFn) -> tuple[float, float]:
+    """(mean calls, mean path ns) of one set: calls average whole counts over the traces."""
+    traces = draw(st.integers(1, 50))
+    calls = draw(st.integers(0, 500))
+    return calls / traces, (draw(st.floats(0, 1e12)) if calls else 0.0)
+
+
+@given(set_means(), set_means())
+def test_the_split_adds_up_to_the_excess(
+    slow: tuple[float, float], base: tuple[float, float]
+) -> None:
+    more, slower = split_excess(slow[0], base[0], slow[1], base[1])
+    assert more + slower == pytest.approx(slow[1] - base[1], rel=1e-9, abs=1e-3)
+    if slow[0] == base[0]:
+        assert more == 0.0  # as many calls: all of the excess is slower calls
+
+
+@st.composite
+def random_analysis(draw: st.DrawFn, trace_id: str) -> TraceAnalysis:
+    """A random tree (children may overlap or overflow) with random findings over its spans."""
+    n = draw(st.integers(1, 15))
+    bounds = [(0, draw(st.integers(1, 500)))]
+    parents = [-1]
+    for i in range(1, n):
+        p = draw(st.integers(0, i - 1))
+        lo, hi = bounds[p]
+        start = draw(st.integers(lo - 3, hi))
+        bounds.append((start, start + draw(st.integers(0, hi - lo + 3))))
+        parents.append(p)
+    ids = [f"{trace_id}{i:04x}" for i in range(n)]
+    names = [draw(st.sampled_from(["a", "b", "c"])) for _ in range(n)]
+    spans = tuple(
+        Span(
+            trace_id,
+            ids[i],
+            ids[parents[i]] if parents[i] >= 0 else None,
+            draw(st.sampled_from(["x", "y"])),
+            names[i],
+            start_ns=s,
+            end_ns=e,
+            process="p",
+        )
+        for i, (s, e) in enumerate(bounds)
+    )
+    findings = tuple(
+        Finding(
+            draw(st.sampled_from(["n_plus_one", "dns"])),
+            trace_id,
+            "x",
+            names[0],
+            tuple(draw(st.sets(st.sampled_from(ids), min_size=1, max_size=3))),
+            "s",
+            part=draw(st.sampled_from(list(ClaimPart))),
+        )
+        for _ in range(draw(st.integers(0, 2)))
+    )
+    return replace(analyze_trace(Trace(trace_id, spans)), findings=findings)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_the_excesses_add_up_to_the_difference_of_mean_durations(data: st.DataObject) -> None:
+    slow = [data.draw(random_analysis(f"s{k:03d}")) for k in range(data.draw(st.integers(1, 4)))]
+    base = [data.draw(random_analysis(f"b{k:03d}")) for k in range(data.draw(st.integers(1, 4)))]
+    claims = build_claims([*slow, *base])
+    for a in (*slow, *base):  # every nanosecond of every trace goes to exactly one contributor
+        assert sum(trace_contributions(a, claims)[0].values()) == a.duration_ns
+    ranked = attribute(slow, base, resamples=20)
+    gap = np.mean([a.duration_ns for a in slow]) - np.mean([a.duration_ns for a in base])
+    assert math.fsum(c.excess_ns for c in ranked) == pytest.approx(gap, abs=1e-6)
+    assert all(c.more_calls_ns + c.slower_calls_ns == pytest.approx(c.excess_ns) for c in ranked)
+    if gap:
+        assert math.fsum(c.share for c in ranked) == pytest.approx(1.0)
+
+
+def test_a_synthetic_root_and_the_gaps_between_roots_are_attributed():
+    #  two roots P 0..40 and Q 60..100 under "(trace)": the 40..60 gap is the synthetic root's
+    spans = (
+        *trace(span("P", 0, 40), trace_id="t1").spans,
+        *trace(span("Q", 60, 100), trace_id="t1").spans,
+    )
+    a = analyze_trace(Trace("t1", spans))
+    ns, _ = trace_contributions(a, build_claims([a]))
+    assert sum(ns.values()) == 100
+    assert ns[("", "svc", "P")] == 40
+    assert sum(v for (_, service, _), v in ns.items() if service == "(trace)") == 20
+
+
+def test_the_bootstrap_is_deterministic_for_a_seed():
+    rng = np.random.default_rng(1)
+    x_s, x_b = rng.exponential(50, (40, 3)), rng.exponential(30, (60, 3))
+    first = bootstrap_excess(x_s, x_b, seed=7, resamples=500)
+    again = bootstrap_excess(x_s, x_b, seed=7, resamples=500)
+    other = bootstrap_excess(x_s, x_b, seed=8, resamples=500)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_the_interval_covers_the_true_excess_in_about_95_percent_of_samples():
+    # exponential path times: true excess of the column = 80 - 50 = 30
+    rng = np.random.default_rng(2024)
+    covered = 0
+    for trial in range(200):
+        x_s = rng.exponential(80, (50, 1))
+        x_b = rng.exponential(50, (80, 1))
+        low, high = bootstrap_excess(x_s, x_b, seed=trial, resamples=400)
+        covered += bool(low[0] <= 30 <= high[0])
+    assert 0.88 <= covered / 200 <= 0.99
+
+
+def test_resamples_are_drawn_in_whole_chunks_not_one_by_one():
+    class Counting:
+        def __init__(self) -> None:
+            self.rng = np.random.default_rng(0)
+            self.calls = 0
+
+        def integers(self, *args, **kwargs):
+            self.calls += 1
+            return self.rng.integers(*args, **kwargs)
+
+    rng = Counting()
+    means = bootstrap_means(np.arange(200.0).reshape(100, 2), rng, 2000)  # type: ignore[arg-type]
+    assert rng.calls == 1
+    assert means.shape == (2000, 2)
+    assert means.mean(axis=0) == pytest.approx([99.0, 100.0], rel=0.01)
+
+
+def test_the_bootstrap_of_thousands_of_traces_and_hundreds_of_contributors_is_fast():
+    rng = np.random.default_rng(0)
+    x_s = rng.exponential(1e6, (1000, 200))
+    x_b = rng.exponential(1e6, (5000, 200))
+    began = time.perf_counter()
+    low, high = bootstrap_excess(x_s, x_b, resamples=2000)
+    elapsed = time.perf_counter() - began
+    assert low.shape == high.shape == (200,)
+    assert np.all(low < high)
+    assert elapsed < 10.0, f"{elapsed:.1f}s"
+
+
+def test_an_interval_reaching_zero_is_flagged_and_small_samples_are_too_small():
+    slow = [slow_trace(k, calls=2 + k % 2) for k in range(12)]
+    base = [base_trace(k) for k in range(12)]
+    ranked = by_key(attribute(slow, base, resamples=200))
+    assert not interval_includes_zero(ranked[("n_plus_one", "api", "db")])
+    assert interval_includes_zero(ranked[("", "api", "R")])  # no excess at all: 0..0
+    assert too_small(9, 100)
+    assert too_small(100, 9)
+    assert not too_small(10, 10)
+
+
+def test_no_slow_traces_means_nothing_to_explain():
+    assert attribute([], [base_trace(0)]) == ()
+
+
+def test_a_finding_span_missing_from_its_trace_is_ignored():
+    a = analysed(span("R", 0, 10), "t1", Finding("retry", "t1", "svc", "R", ("nope",), "s"))
+    ns, _ = trace_contributions(a, build_claims([a]))
+    assert ns == {("", "svc", "R"): 10}

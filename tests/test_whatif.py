@@ -1,0 +1,326 @@
+"""What-if replay: drawn cases of each edit, the identity property, scale, and the what-if p90."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.builders import span, trace
+from tracelens.analysis import analyze_trace
+from tracelens.graph import SYNTHETIC_ROOT_ID, build_tree
+from tracelens.model import Contributor, Edits, Finding, Trace
+from tracelens.whatif import replay, whatif_duration_ns, whatif_for_contributors, whatif_p90
+
+
+def times(t: Trace) -> dict[str, tuple[int, int]]:
+    """span name -> (start, end) of a (rewritten) trace."""
+    return {s.name: (s.start_ns, s.end_ns) for s in t.spans}
+
+
+def test_removing_a_sequential_call_shortens_the_root_by_its_length():
+    #  R |----------------------------------|  0..100
+    #  A   |-----|                              10..30
+    #  B              |--------|                35..60   <- removed (25 long)
+    #  C                          |------|      65..90
+    #  => C waits for A + the gaps: 40..65, R ends 75
+    t = trace(
+        span(
+            "R",
+            0,
+            100,
+            span_id="r",
+            children=[
+                span("A", 10, 30),
+                span("B", 35, 60, span_id="b"),
+                span("C", 65, 90),
+            ],
+        )
+    )
+    out = replay(build_tree(t), Edits(remove=frozenset({"b"})))
+    assert times(out) == {"R": (0, 75), "A": (10, 30), "C": (40, 65)}
+    assert whatif_duration_ns(analyze_trace(t), Edits(remove=frozenset({"b"}))) == 75
+
+
+def test_making_sequential_siblings_parallel_leaves_the_longest():
+    #  R |-----------------------------------------------|  0..60
+    #  A           |----|                                   10..20
+    #  B                |-----------|                       20..45
+    #  C                            |----|                  45..55
+    #  => all start at 10: A 10..20, B 10..35, C 10..20; R = 35 + 5 trailing = 40
+    t = trace(
+        span(
+            "R",
+            0,
+            60,
+            children=[
+                span("A", 10, 20, span_id="a"),
+                span("B", 20, 45, span_id="b"),
+                span("C", 45, 55, span_id="c"),
+            ],
+        )
+    )
+    edits = Edits(parallel=frozenset({"a", "b", "c"}))
+    assert times(replay(build_tree(t), edits)) == {
+        "R": (0, 40),
+        "A": (10, 20),
+        "B": (10, 35),
+        "C": (10, 20),
+    }
+    assert whatif_duration_ns(analyze_trace(t), edits) == 40
+
+
+def test_a_sibling_after_a_parallel_group_waits_for_its_slowest_member():
+    #  R |--------------------------------------------|  0..80
+    #  A      |-------|                                  5..20   (parallel)
+    #  B              |--------|                        20..35   (parallel)
+    #  D                          |---------|           40..70   waited for B, gap 5
+    #  => A 5..20, B 5..20, D starts 20 + 5 = 25 .. 55, R ends 55 + 10 = 65
+    t = trace(
+        span(
+            "R",
+            0,
+            80,
+            children=[
+                span("A", 5, 20, span_id="a"),
+                span("B", 20, 35, span_id="b"),
+                span("D", 40, 70),
+            ],
+        )
+    )
+    out = replay(build_tree(t), Edits(parallel=frozenset({"a", "b"})))
+    assert times(out) == {"R": (0, 65), "A": (5, 20), "B": (5, 20), "D": (25, 55)}
+
+
+def test_a_slower_overlapping_sibling_keeps_the_path_when_one_call_is_removed():
+    #  R |---------------------------------------|  0..100
+    #  A    |------|                                10..30  <- removed
+    #  D       |----------------------|             15..80  overlaps A, finishes later
+    #  C                                 |----|     85..95  waited for D
+    #  => nothing moves: D still decides when C starts, the root stays 100 long
+    t = trace(
+        span(
+            "R",
+            0,
+            100,
+            children=[
+                span("A", 10, 30, span_id="a"),
+                span("D", 15, 80),
+                span("C", 85, 95),
+            ],
+        )
+    )
+    edits = Edits(remove=frozenset({"a"}))
+    assert times(replay(build_tree(t), edits)) == {"R": (0, 100), "D": (15, 80), "C": (85, 95)}
+    assert whatif_duration_ns(analyze_trace(t), edits) == 100
+
+
+def test_a_new_duration_drops_the_subtree_and_moves_later_siblings():
+    #  R |-----------------------------------|  0..100
+    #  Q   |------------------|                 10..60   -> 20 long, its child dropped
+    #  q      |--------|                        20..40
+    #  N                        |------|        70..90   waited for Q, gap 10
+    t = trace(
+        span(
+            "R",
+            0,
+            100,
+            children=[
+                span("Q", 10, 60, span_id="q", children=[span("q", 20, 40)]),
+                span("N", 70, 90),
+            ],
+        )
+    )
+    out = replay(build_tree(t), Edits(duration_ns={"q": 20}))
+    assert times(out) == {"R": (0, 70), "Q": (10, 30), "N": (40, 60)}  # trailing 10 kept
+
+
+def test_a_new_head_gap_moves_the_children_and_the_end_of_the_span():
+    #  R |-------------------------------------------|  0..100
+    #  CL     |------------------------------|          10..80  waits 50 before its child
+    #  SV                            |------|           60..75
+    #  => head gap 5: SV 15..30, CL ends 30 + 5 = 35, R ends 35 + 20 = 55
+    t = trace(
+        span(
+            "R",
+            0,
+            100,
+            children=[
+                span("CL", 10, 80, span_id="cl", children=[span("SV", 60, 75)]),
+            ],
+        )
+    )
+    out = replay(build_tree(t), Edits(head_gap_ns={"cl": 5}))
+    assert times(out) == {"R": (0, 55), "CL": (10, 35), "SV": (15, 30)}
+
+
+def test_gap_scale_scales_every_self_time_gap_of_the_span():
+    #  R |----------|----|----------|----|----------|  0..60: self 10, A, self 20, B, self 10
+    #  A            |----|                             10..20
+    #  B                            |----|             40..50
+    #  => halved: A 5..15, B 25..35, R ends 40
+    t = trace(span("R", 0, 60, span_id="r", children=[span("A", 10, 20), span("B", 40, 50)]))
+    out = replay(build_tree(t), Edits(gap_scale={"r": 0.5}))
+    assert times(out) == {"R": (0, 40), "A": (5, 15), "B": (25, 35)}
+
+
+def test_a_child_overlapping_its_first_sibling_keeps_its_offset_from_it():
+    #  R |---------------------------------|  0..100
+    #  A      |------------|                  20..50
+    #  B           |---------------|          30..70   waited for no sibling: 10 after A starts
+    #  => head gap 0: A 0..30, B 10..50, R 50 + 30 = 80
+    t = trace(span("R", 0, 100, span_id="r", children=[span("A", 20, 50), span("B", 30, 70)]))
+    out = replay(build_tree(t), Edits(head_gap_ns={"r": 0}))
+    assert times(out) == {"R": (0, 80), "A": (0, 30), "B": (10, 50)}
+
+
+def test_removing_the_root_leaves_an_empty_trace_of_zero_duration():
+    t = trace(span("R", 0, 100, span_id="r", children=[span("A", 10, 20)]))
+    assert replay(build_tree(t), Edits(remove=frozenset({"r"}))).spans == ()
+    assert whatif_duration_ns(analyze_trace(t), Edits(remove=frozenset({"r"}))) == 0
+
+
+def test_a_synthetic_root_is_left_for_build_tree_to_make_again():
+    #  two roots: P 0..50 and Q 60..100 under a synthetic "(trace)" root; Q's A is removed
+    p = span("P", 0, 50)
+    q = span("Q", 60, 100, children=[span("A", 70, 90, span_id="a")])
+    t = Trace("t1", (*trace(p, trace_id="t1").spans, *trace(q, trace_id="t1").spans))
+    tree = build_tree(t)
+    assert tree.root_span.span_id == SYNTHETIC_ROOT_ID
+    out = replay(tree, Edits(remove=frozenset({"a"})))
+    assert all(s.span_id != SYNTHETIC_ROOT_ID for s in out.spans)
+    assert times(out) == {"P": (0, 50), "Q": (60, 80)}
+    assert whatif_duration_ns(analyze_trace(t), Edits(remove=frozenset({"a"}))) == 80
+
+
+@st.composite
+def random_traces(draw: st.DrawFn) -> Trace:
+    """Trees of up to 30 spans; children may overlap, touch, or overflow their parent."""
+    n = draw(st.integers(1, 30))
+    bounds = [(0, draw(st.integers(0, 1000)))]
+    parents = [-1]
+    for i in range(1, n):
+        p = draw(st.integers(0, i - 1))
+        lo, hi = bounds[p]
+        start = draw(st.integers(lo - 5, hi + 5))
+        bounds.append((start, start + draw(st.integers(0, max(1, hi - lo + 5)))))
+        parents.append(p)
+    ids = [f"{i + 1:016x}" for i in range(n)]
+    from tracelens.model import Span
+
+    return Trace(
+        "t",
+        tuple(
+            Span(
+                "t",
+                ids[i],
+                ids[parents[i]] if parents[i] >= 0 else None,
+                "svc",
+                f"s{i}",
+                start_ns=s,
+                end_ns=e,
+                process="p",
+            )
+            for i, (s, e) in enumerate(bounds)
+        ),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_traces())
+def test_empty_edits_reproduce_every_span_exactly(t: Trace) -> None:
+    tree = build_tree(t)
+    out = replay(tree, Edits())
+    expected = {
+        s.span_id: (s.start_ns, s.end_ns) for s in tree.spans if s.span_id != SYNTHETIC_ROOT_ID
+    }
+    assert {s.span_id: (s.start_ns, s.end_ns) for s in out.spans} == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_traces(), st.data())
+def test_removing_spans_never_lengthens_the_trace(t: Trace, data: st.DataObject) -> None:
+    analysis = analyze_trace(t)
+    ids = [s.span_id for s in analysis.tree.spans if s.span_id != analysis.tree.root_span.span_id]
+    gone = data.draw(st.sets(st.sampled_from(ids))) if ids else set()
+    assert whatif_duration_ns(analysis, Edits(remove=frozenset(gone))) <= analysis.duration_ns
+
+
+def test_a_ten_thousand_deep_chain_replays_without_recursion():
+    from tracelens.model import Span
+
+    n = 10_000
+    spans = tuple(
+        Span(
+            "t",
+            f"{i + 1:016x}",
+            f"{i:016x}" if i else None,
+            "svc",
+            "op",
+            start_ns=i,
+            end_ns=2 * n - i,
+            process="p",
+        )
+        for i in range(n)
+    )
+    tree = build_tree(Trace("t", spans))
+    out = replay(tree, Edits(gap_scale={f"{n:016x}": 0.0}))  # the innermost span becomes 0 long
+    assert max(s.end_ns for s in out.spans) == 2 * n - 2
+
+
+def test_a_thousand_traces_of_a_hundred_spans_replay_within_a_second():
+    trees = []
+    for k in range(1000):
+        calls = [span("db", 10 + 20 * i, 25 + 20 * i, span_id=f"{k:08x}{i:08x}") for i in range(99)]
+        trees.append(build_tree(trace(span("R", 0, 2000, children=calls), trace_id=f"{k:032x}")))
+    edits = [Edits(parallel=frozenset(s.span_id for s in tr.spans[1:])) for tr in trees]
+    began = time.perf_counter()
+    out = [replay(tr, e) for tr, e in zip(trees, edits, strict=True)]
+    elapsed = time.perf_counter() - began
+    assert max(s.end_ns for s in out[0].spans) == 10 + 15 + (2000 - 1985)
+    assert elapsed < 1.0, f"{elapsed:.2f}s"
+
+
+def test_the_whatif_p90_replaces_only_the_rewritten_traces():
+    durations = {f"t{i}": 100 * i for i in range(1, 11)}  # 100 .. 1000: p90 = 910
+    assert whatif_p90(durations, {}) == 910.0
+    # 1000 -> 100: sorted 100,100,200..900 -> p90 between 800 and 900
+    assert whatif_p90(durations, {"t10": 100}) == 810.0
+    assert whatif_p90(durations, {"t10": 100}, q=50) == 450.0
+
+
+def _contributor(pattern: str, service: str, operation: str) -> Contributor:
+    return Contributor(1, pattern, service, operation, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, "")
+
+
+def test_whatif_for_contributors_replays_each_pattern_over_the_whole_route():
+    # ten traces: two slow ones have 4 sequential db calls of 100 under a 500 long root
+    analyses = []
+    findings = []
+    for k in range(10):
+        tid = f"{k:032x}"
+        if k < 2:
+            calls = [span("db", 50 + 100 * i, 150 + 100 * i, span_id=f"{k}c{i}") for i in range(4)]
+            analyses.append(analyze_trace(trace(span("R", 0, 500, children=calls), trace_id=tid)))
+            findings.append(
+                Finding(
+                    "n_plus_one",
+                    tid,
+                    "svc",
+                    "db",
+                    tuple(f"{k}c{i}" for i in range(4)),
+                    "4 db calls",
+                    edits=Edits(parallel=frozenset(f"{k}c{i}" for i in range(4))),
+                )
+            )
+        else:
+            analyses.append(analyze_trace(trace(span("R", 0, 100 + 10 * k), trace_id=tid)))
+    got = whatif_for_contributors(
+        analyses,
+        [_contributor("n_plus_one", "svc", "db"), _contributor("", "svc", "db")],
+        findings,
+    )
+    # rewritten slow traces: 50 + 100 + 50 = 200; durations 120..190, 200, 200 -> p90 = 200
+    assert got[("n_plus_one", "svc", "db")] == 200.0
+    assert got[("", "svc", "db")] is None

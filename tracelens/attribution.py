@@ -1,0 +1,356 @@
+"""Explain the p90 excess: `attribute(slow, baseline) -> tuple[Contributor, ...]`, ranked by excess.
+
+    contributors = attribute(slow_analyses, baseline_analyses, seed=0, resamples=2000)
+    contributors[0].excess_ns, contributors[0].share, contributors[0].ci_low_ns
+
+Every critical-path segment of every trace goes to exactly one contributor key (pattern, service,
+operation). By default a segment belongs to ("", span.service, operation_of(span)). Findings claim
+segments: each finding's spans give a claim rule (the claimed span's (service, operation), the
+finding's `part`) -> (pattern, finding.service, finding.operation), and the rule applies in EVERY
+trace, slow and baseline alike, so a baseline trace's three calls are compared with a slow trace's
+forty under the same key. Spans a finding lists explicitly are always claimed by it. When several
+patterns claim the same span, the pattern that claims the most spans overall wins, everywhere.
+
+A HEAD claim takes only the part of a span's path time before its first child starts:
+
+    span   |=========----------========|      = path time of the span (its self time)
+    child            |--------|
+           ^ HEAD ^             ^ rest: goes to the ALL claim, or to the plain operation
+
+For contributor c and trace t, x_c(t) is its critical-path time. Excess = mean over slow traces
+minus mean over baseline traces. Segments tile each trace, so excesses add up exactly to the
+difference of mean durations (time the path misses, if any, is kept as "(trace)/(off path)").
+The 95% interval comes from a vectorised bootstrap over traces; the excess splits exactly into
+"more calls at baseline speed" and "each call slower".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from tracelens.analysis import TraceAnalysis
+from tracelens.model import ClaimPart, Contributor, Finding, Span
+from tracelens.operations import operation_of
+
+Key = tuple[str, str, str]  # (pattern, service, operation); pattern "" for a plain operation
+FloatArray = npt.NDArray[np.float64]
+
+MIN_TRACES = 10  # fewer slow or baseline traces than this and the intervals mean little
+OFF_PATH: Key = ("", "(trace)", "(off path)")  # trace time no segment covers (never expected)
+UNKNOWN: Key = ("", "(unknown)", "(unknown)")  # a segment whose span the tree does not know
+_BOOTSTRAP_CELLS = 4_000_000  # count-matrix cells per chunk: bounds memory at ~32 MB
+
+
+Owners = tuple[Key | None, Key | None]  # (HEAD claim, ALL claim) of one span
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """Who owns which span's segments: explicit claims per trace, and rules by operation."""
+
+    explicit: Mapping[str, Mapping[str, Owners]]  # trace_id -> span_id -> owners
+    rules: Mapping[tuple[str, str], Owners]  # (service, operation) -> owners
+    summaries: Mapping[Key, str]  # most common finding summary per pattern key
+
+
+@dataclass(frozen=True, slots=True)
+class PathTimes:
+    """Per-trace critical-path time and calls of each contributor, as dense matrices."""
+
+    keys: tuple[Key, ...]
+    slow_ns: FloatArray  # slow traces x contributors
+    base_ns: FloatArray  # baseline traces x contributors
+    slow_calls: FloatArray
+    base_calls: FloatArray
+    slow_duration_ns: tuple[int, ...]
+    base_duration_ns: tuple[int, ...]
+    slow_trace_ids: tuple[str, ...]
+
+
+def too_small(slow_n: int, base_n: int) -> bool:
+    """True when either set is too small for the intervals (and ranking) to be trusted."""
+    return slow_n < MIN_TRACES or base_n < MIN_TRACES
+
+
+def interval_includes_zero(c: Contributor) -> bool:
+    """The excess may be noise: its 95% interval reaches zero."""
+    return c.ci_low_ns <= 0.0 <= c.ci_high_ns
+
+
+def note(c: Contributor) -> str:
+    """A one-line caveat for a contributor, or "" when its interval excludes zero."""
+    return "interval includes 0: may be noise" if interval_includes_zero(c) else ""
+
+
+def attribute(
+    slow: Sequence[TraceAnalysis],
+    baseline: Sequence[TraceAnalysis],
+    *,
+    seed: int = 0,
+    resamples: int = 2000,
+    top: int | None = None,
+) -> tuple[Contributor, ...]:
+    """Rank contributors by how much of the slow-minus-baseline mean duration each explains."""
+    if not slow:
+        return ()
+    claims = build_claims([*slow, *baseline])
+    times = path_times(slow, baseline, claims)
+    return rank(times, claims.summaries, seed=seed, resamples=resamples, top=top)
+
+
+def build_claims(analyses: Iterable[TraceAnalysis]) -> Claims:
+    """Collect claim rules from every finding of every trace; conflicts go to the widest pattern."""
+    claimed: list[tuple[Key, str, str, ClaimPart, str, str]] = []
+    weight: Counter[Key] = Counter()
+    summaries: dict[Key, Counter[str]] = {}
+    for a in analyses:
+        tree = a.tree
+        for f in a.findings:
+            key = (f.pattern, f.service, f.operation)
+            summaries.setdefault(key, Counter())[f.summary] += 1
+            for sid in f.span_ids:
+                i = tree.index.get(sid)
+                if i is None:
+                    continue
+                span = tree.spans[i]
+                op = _operation(span)
+                claimed.append((key, a.trace.trace_id, sid, f.part, span.service, op))
+                weight[key] += 1
+    # The pattern claiming most spans wins a contested span; ties break on the key for stability.
+    order = {k: i for i, k in enumerate(sorted(weight, key=lambda k: (-weight[k], k)))}
+    explicit: dict[str, dict[str, Owners]] = {}
+    rules: dict[tuple[str, str], Owners] = {}
+    for key, trace_id, sid, part, service, op in claimed:
+        in_trace = explicit.setdefault(trace_id, {})
+        in_trace[sid] = _stronger(in_trace.get(sid, (None, None)), key, part, order)
+        rules[service, op] = _stronger(rules.get((service, op), (None, None)), key, part, order)
+    return Claims(
+        explicit=explicit,
+        rules=rules,
+        summaries={k: c.most_common(1)[0][0] for k, c in summaries.items() if c},
+    )
+
+
+def _stronger(held: Owners, key: Key, part: ClaimPart, order: Mapping[Key, int]) -> Owners:
+    """The owners after `key` claims `part`: it takes the part unless a stronger key holds it."""
+    head, rest = held
+    if part is ClaimPart.HEAD:
+        return (key if head is None or order[key] < order[head] else head), rest
+    return head, (key if rest is None or order[key] < order[rest] else rest)
+
+
+def trace_contributions(
+    analysis: TraceAnalysis, claims: Claims
+) -> tuple[dict[Key, int], dict[Key, int]]:
+    """Path ns and calls (distinct spans holding path time) of each contributor in one trace."""
+    tree = analysis.tree
+    on_path: dict[str, int] = {}
+    for seg in analysis.path:
+        if seg.end_ns > seg.start_ns:
+            on_path[seg.span_id] = on_path.get(seg.span_id, 0) + seg.end_ns - seg.start_ns
+    explicit = claims.explicit.get(analysis.trace.trace_id, {})
+    rules = claims.rules
+    ns: dict[Key, int] = {}
+    calls: dict[Key, int] = {}
+    heads: dict[str, tuple[Key, Key, int]] = {}  # span id -> (head key, rest key, first child)
+    for sid, held_ns in on_path.items():
+        i = tree.index.get(sid)
+        if i is None:
+            ns[UNKNOWN] = ns.get(UNKNOWN, 0) + held_ns
+            calls[UNKNOWN] = calls.get(UNKNOWN, 0) + 1
+            continue
+        span = tree.spans[i]
+        op = _operation(span)
+        mine = explicit.get(sid)
+        rule = rules.get((span.service, op))
+        head = (mine and mine[0]) or (rule and rule[0]) or None
+        rest = (mine and mine[1]) or (rule and rule[1]) or ("", span.service, op)
+        if head is None:
+            ns[rest] = ns.get(rest, 0) + held_ns
+            calls[rest] = calls.get(rest, 0) + 1
+        else:  # children are sorted by start: the first one ends the head
+            kids = tree.children[i]
+            first_ns = tree.spans[kids[0]].start_ns if kids else span.end_ns
+            heads[sid] = (head, rest, max(first_ns, span.start_ns))
+    if heads:
+        split: dict[tuple[str, Key], int] = {}
+        for seg in analysis.path:
+            owners = heads.get(seg.span_id)
+            if owners is None or seg.end_ns <= seg.start_ns:
+                continue
+            head, rest, first_ns = owners
+            head_ns = max(0, min(seg.end_ns, first_ns) - seg.start_ns)
+            for key, part_ns in ((head, head_ns), (rest, seg.end_ns - seg.start_ns - head_ns)):
+                if part_ns:
+                    split[seg.span_id, key] = split.get((seg.span_id, key), 0) + part_ns
+        for (_, key), part_ns in split.items():
+            ns[key] = ns.get(key, 0) + part_ns
+            calls[key] = calls.get(key, 0) + 1
+    missing = duration_ns(analysis) - sum(on_path.values())
+    if missing:
+        ns[OFF_PATH] = ns.get(OFF_PATH, 0) + missing
+    return ns, calls
+
+
+def duration_ns(analysis: TraceAnalysis) -> int:
+    """The trace's root duration; 0 for a trace without spans."""
+    return analysis.duration_ns if analysis.tree.spans else 0
+
+
+def _operation(span: Span) -> str:
+    return operation_of(span) or span.name or "(unnamed)"
+
+
+def path_times(
+    slow: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis], claims: Claims
+) -> PathTimes:
+    """Build the traces x contributors matrices of path time and calls for both sets."""
+    per_slow = [trace_contributions(a, claims) for a in slow]
+    per_base = [trace_contributions(a, claims) for a in baseline]
+    column: dict[Key, int] = {}
+    for ns, _ in (*per_slow, *per_base):
+        for k in ns:
+            column.setdefault(k, len(column))
+    keys = tuple(column)
+
+    def dense(rows: list[tuple[dict[Key, int], dict[Key, int]]]) -> tuple[FloatArray, FloatArray]:
+        x = np.zeros((len(rows), len(keys)))
+        calls = np.zeros((len(rows), len(keys)))
+        for r, (ns, n) in enumerate(rows):
+            x[r, [column[k] for k in ns]] = list(ns.values())
+            calls[r, [column[k] for k in n]] = list(n.values())
+        return x, calls
+
+    slow_ns, slow_calls = dense(per_slow)
+    base_ns, base_calls = dense(per_base)
+    return PathTimes(
+        keys=keys,
+        slow_ns=slow_ns,
+        base_ns=base_ns,
+        slow_calls=slow_calls,
+        base_calls=base_calls,
+        slow_duration_ns=tuple(duration_ns(a) for a in slow),
+        base_duration_ns=tuple(duration_ns(a) for a in baseline),
+        slow_trace_ids=tuple(a.trace.trace_id for a in slow),
+    )
+
+
+def bootstrap_means(x: FloatArray, rng: np.random.Generator, resamples: int) -> FloatArray:
+    """Column means of `resamples` bootstrap resamples of the rows of x: (resamples, columns).
+
+    Each resample is a row of counts (how often each trace was drawn); counts @ x gives all
+    resampled sums at once. Resamples are drawn in chunks so memory stays bounded.
+    """
+    n, width = x.shape
+    out = np.zeros((resamples, width))
+    if n == 0:
+        return out
+    chunk = max(1, _BOOTSTRAP_CELLS // n)
+    for lo in range(0, resamples, chunk):  # loops over chunks of resamples, not resamples
+        r = min(chunk, resamples - lo)
+        draws = rng.integers(0, n, size=(r, n))
+        draws += np.arange(r)[:, None] * n
+        counts = np.bincount(draws.ravel(), minlength=r * n).reshape(r, n).astype(np.float64)
+        out[lo : lo + r] = counts @ x
+    out /= n
+    return out
+
+
+def bootstrap_excess(
+    slow_ns: FloatArray, base_ns: FloatArray, *, seed: int = 0, resamples: int = 2000
+) -> tuple[FloatArray, FloatArray]:
+    """95% bootstrap interval (low, high) of mean(slow) - mean(base) for every column."""
+    rng = np.random.default_rng(seed)
+    diff = bootstrap_means(slow_ns, rng, resamples) - bootstrap_means(base_ns, rng, resamples)
+    low, high = np.percentile(diff, [2.5, 97.5], axis=0)
+    return low, high
+
+
+def split_excess(
+    slow_calls: float, base_calls: float, slow_ns: float, base_ns: float
+) -> tuple[float, float]:
+    """(more_calls_ns, slower_calls_ns): excess = (n_s - n_b) * d_b + n_s * (d_s - d_b).
+
+    n is mean calls on the path per trace, d mean path time per call. When the baseline has no
+    calls, the new calls are priced at their own speed, so all the excess is "more calls".
+    """
+    d_s = slow_ns / slow_calls if slow_calls else 0.0
+    d_b = base_ns / base_calls if base_calls else d_s
+    more = (slow_calls - base_calls) * d_b
+    return more, (slow_ns - base_ns) - more  # the second term written so the sum is exact
+
+
+def rank(
+    times: PathTimes,
+    summaries: Mapping[Key, str],
+    *,
+    seed: int = 0,
+    resamples: int = 2000,
+    top: int | None = None,
+) -> tuple[Contributor, ...]:
+    """Turn path-time matrices into ranked Contributors with intervals and the calls split."""
+    n_slow, n_base = times.slow_ns.shape[0], times.base_ns.shape[0]
+    if n_slow == 0 or not times.keys:
+        return ()
+    slow_mean = times.slow_ns.sum(axis=0) / n_slow
+    base_mean = times.base_ns.sum(axis=0) / n_base if n_base else np.zeros(len(times.keys))
+    slow_calls = times.slow_calls.mean(axis=0)
+    base_calls = times.base_calls.mean(axis=0) if n_base else np.zeros(len(times.keys))
+    excess = slow_mean - base_mean
+    total = sum(times.slow_duration_ns) / n_slow - (
+        sum(times.base_duration_ns) / n_base if n_base else 0.0
+    )
+    low, high = bootstrap_excess(times.slow_ns, times.base_ns, seed=seed, resamples=resamples)
+    held = (times.slow_ns > 0).sum(axis=0)
+    example = times.slow_ns.argmax(axis=0)
+    order = sorted(range(len(times.keys)), key=lambda j: (-excess[j], times.keys[j]))
+    if top is not None:
+        order = order[:top]
+    rows: list[Contributor] = []
+    for r, j in enumerate(order, start=1):
+        pattern, service, operation = times.keys[j]
+        more, slower = split_excess(
+            float(slow_calls[j]), float(base_calls[j]), float(slow_mean[j]), float(base_mean[j])
+        )
+        rows.append(
+            Contributor(
+                rank=r,
+                pattern=pattern,
+                service=service,
+                operation=operation,
+                slow_ns=float(slow_mean[j]),
+                baseline_ns=float(base_mean[j]),
+                excess_ns=float(excess[j]),
+                share=float(excess[j] / total) if total else 0.0,
+                ci_low_ns=float(low[j]),
+                ci_high_ns=float(high[j]),
+                traces=int(held[j]),
+                example_trace_id=times.slow_trace_ids[int(example[j])],
+                more_calls_ns=more,
+                slower_calls_ns=slower,
+                slow_calls=float(slow_calls[j]),
+                baseline_calls=float(base_calls[j]),
+                summary=summaries.get(times.keys[j], "") if pattern else "",
+            )
+        )
+    return tuple(rows)
+
+
+def with_whatif(
+    contributors: Sequence[Contributor], whatif_p90_ns: Mapping[Key, float | None]
+) -> tuple[Contributor, ...]:
+    """The contributors with `whatif_p90_ns` filled from whatif.whatif_for_contributors."""
+    return tuple(
+        replace(c, whatif_p90_ns=whatif_p90_ns.get((c.pattern, c.service, c.operation)))
+        for c in contributors
+    )
+
+
+def findings_of(analyses: Iterable[TraceAnalysis]) -> list[Finding]:
+    """Every finding of the given traces, in trace order."""
+    return [f for a in analyses for f in a.findings]

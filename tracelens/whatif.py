@@ -1,0 +1,245 @@
+"""Rewrite a trace as if a cause were fixed: `replay(tree, edits) -> Trace`, then its new duration.
+
+    new_trace = replay(analysis.tree, finding.edits)
+    new_ns = whatif_duration_ns(analysis, finding.edits)     # from the new trace's critical path
+    p90 = whatif_p90(durations_ns, {trace_id: new_ns})       # the route's p90 with it replaced
+
+The replay model. Spans are processed top-down (an explicit stack, no recursion); a span's
+children are placed in start order, and each child waits for what it waited for originally:
+
+    parent   |-h-|======|-g-|======|--------|-t-|       h: head gap (self time before 1st child)
+    A            |------|                             g: gap after the sibling it waited for
+    B                       |------|                  t: trailing self time after the last child
+    C                    |-o-------------|            o: offset from the first child (C ran
+                                                         alongside A, it waited for no sibling)
+
+- A child's predecessors are the earlier siblings that ended at or before it started. With
+  predecessors, new start = the latest new end among them + the original gap after the latest
+  original one (g). Taking the latest *new* end is conservative: a call never starts before
+  anything it could have waited for has finished. Without predecessors, new start = parent's new
+  start + head gap (h) + the child's original offset from the first child (o).
+- A span's new end = the latest new end of its children that ended inside it originally, plus the
+  original trailing self time (t); with no such child, new start + its own (self-time) length.
+- Edits (keyed by span id): `remove` leaves a zero-length placeholder so siblings that waited for
+  it move up by its length, and drops it with its subtree from the output; `duration_ns` sets the
+  span's length and drops its subtree; `head_gap_ns` overrides h; `gap_scale` scales the span's
+  self-time gaps (h, g, t, or the whole length of a leaf); `parallel` spans stop waiting for each
+  other: every member of the group starts where the group's first member starts, and a later
+  sibling waits for the slowest of them.
+
+With no edits the replay reproduces every span's start and end exactly.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+import msgspec
+import numpy as np
+
+from tracelens.analysis import TraceAnalysis
+from tracelens.critical_path import critical_path
+from tracelens.graph import SYNTHETIC_ROOT_ID, SpanTree, build_tree
+from tracelens.model import Contributor, Edits, Finding, Span, Trace
+
+Key = tuple[str, str, str]  # (pattern, service, operation), as attribution.Key
+REPLAY_ORIGIN = "(what-if replay)"
+
+
+def _scaled(gap_ns: int, scale: float) -> int:
+    """Scale a self-time gap; overlaps (negative gaps) are not self time and stay as they are."""
+    return round(gap_ns * scale) if gap_ns > 0 and scale != 1.0 else gap_ns
+
+
+def _is_empty(edits: Edits) -> bool:
+    return not (
+        edits.remove or edits.duration_ns or edits.head_gap_ns or edits.gap_scale or edits.parallel
+    )
+
+
+class _Frame:
+    """A span whose children are being placed; the stack of these replaces recursion."""
+
+    __slots__ = (
+        "block_end",
+        "block_orig",
+        "group_start",
+        "i",
+        "pos",
+        "pred_end",
+        "pred_orig",
+        "start",
+        "waiting",
+    )
+
+    def __init__(self, i: int, start: int) -> None:
+        self.i = i
+        self.start = start  # the span's new start
+        self.pos = 0  # next child to place
+        self.waiting: list[tuple[int, int]] = []  # placed siblings: heap of (orig end, new end)
+        self.pred_orig: int | None = None  # latest original end among predecessors so far
+        self.pred_end: int | None = None  # latest new end among predecessors so far
+        self.group_start: int | None = None  # new start of the first `parallel` child
+        self.block_orig: int | None = None  # latest original end of children ending inside
+        self.block_end: int | None = None  # ... and the latest new end among those
+
+
+def replay(tree: SpanTree, edits: Edits) -> Trace:
+    """The trace rewritten as if `edits` were applied (see the module docstring for the model)."""
+    spans = tree.spans
+    n = len(spans)
+    if n == 0 or tree.root < 0:
+        return Trace(trace_id=tree.trace_id, spans=(), origin=REPLAY_ORIGIN)
+    index = tree.index
+    removed = {index[s] for s in edits.remove if s in index}
+    durations = {index[s]: d for s, d in edits.duration_ns.items() if s in index}
+    heads = {index[s]: h for s, h in edits.head_gap_ns.items() if s in index}
+    scales = {index[s]: x for s, x in edits.gap_scale.items() if s in index}
+    parallel = {index[s] for s in edits.parallel if s in index}
+    new_start = [0] * n
+    new_end = [0] * n
+    kept: list[int] = []
+
+    def enter(i: int, start: int) -> _Frame | None:
+        """Place span i at `start`; a frame when its children still have to be placed."""
+        new_start[i] = start
+        span = spans[i]
+        if i in removed:
+            new_end[i] = start
+            return None
+        kept.append(i)
+        if i in durations:
+            new_end[i] = start + durations[i]
+            return None
+        if not tree.children[i]:
+            new_end[i] = start + _scaled(span.end_ns - span.start_ns, scales.get(i, 1.0))
+            return None
+        return _Frame(i, start)
+
+    stack: list[_Frame] = []
+    top = enter(tree.root, spans[tree.root].start_ns)
+    if top is not None:
+        stack.append(top)
+    while stack:
+        f = stack[-1]
+        parent = spans[f.i]
+        kids = tree.children[f.i]
+        if f.pos == len(kids):
+            stack.pop()
+            scale = scales.get(f.i, 1.0)
+            if f.block_orig is None or f.block_end is None:
+                end = f.start + _scaled(parent.end_ns - parent.start_ns, scale)
+            else:
+                end = f.block_end + _scaled(parent.end_ns - f.block_orig, scale)
+            new_end[f.i] = end
+            if stack:
+                _placed(stack[-1], spans, f.i, end)
+            continue
+        c = kids[f.pos]
+        f.pos += 1
+        child = spans[c]
+        while f.waiting and f.waiting[0][0] <= child.start_ns:
+            orig, end = heapq.heappop(f.waiting)
+            if f.pred_orig is None or orig > f.pred_orig:
+                f.pred_orig = orig
+            f.pred_end = end if f.pred_end is None else max(f.pred_end, end)
+        if c in parallel and f.group_start is not None:
+            start = f.group_start
+        elif f.pred_orig is not None and f.pred_end is not None:
+            start = f.pred_end + _scaled(child.start_ns - f.pred_orig, scales.get(f.i, 1.0))
+        else:
+            first = spans[kids[0]].start_ns
+            head = heads.get(f.i)
+            if head is None:
+                head = _scaled(first - parent.start_ns, scales.get(f.i, 1.0))
+            start = f.start + head + (child.start_ns - first)
+        if c in parallel and f.group_start is None:
+            f.group_start = start
+        sub = enter(c, start)
+        if sub is None:
+            _placed(f, spans, c, new_end[c])
+        else:
+            stack.append(sub)
+
+    out: list[Span] = []
+    for i in sorted(kept):
+        span = spans[i]
+        if span.span_id == SYNTHETIC_ROOT_ID and span.service == "(trace)":
+            continue  # build_tree makes it again from the roots it holds together
+        if (new_start[i], new_end[i]) == (span.start_ns, span.end_ns):
+            out.append(span)
+        else:
+            out.append(msgspec.structs.replace(span, start_ns=new_start[i], end_ns=new_end[i]))
+    return Trace(trace_id=tree.trace_id, spans=tuple(out), origin=REPLAY_ORIGIN)
+
+
+def _placed(f: _Frame, spans: Sequence[Span], c: int, end: int) -> None:
+    """Record a placed child: later siblings may wait for it; it may decide the parent's end."""
+    child = spans[c]
+    heapq.heappush(f.waiting, (child.end_ns, end))
+    if child.end_ns <= spans[f.i].end_ns:
+        if f.block_orig is None or child.end_ns > f.block_orig:
+            f.block_orig = child.end_ns
+        f.block_end = end if f.block_end is None else max(f.block_end, end)
+
+
+def whatif_duration_ns(analysis: TraceAnalysis, edits: Edits) -> int:
+    """The trace's duration after `edits`: the sum of the rewritten trace's critical path."""
+    if _is_empty(edits):
+        return sum(s.end_ns - s.start_ns for s in analysis.path)
+    rewritten = replay(analysis.tree, edits)
+    if not rewritten.spans:
+        return 0
+    return sum(s.end_ns - s.start_ns for s in critical_path(build_tree(rewritten)))
+
+
+def whatif_p90(
+    durations_ns: Mapping[str, int], rewritten: Mapping[str, int], q: float = 90
+) -> float:
+    """The q-th percentile of the route's durations with the rewritten traces' durations swapped in.
+
+    Percentiles are numpy's linear interpolation, as the route statistics use; nan when empty.
+    """
+    if not durations_ns:
+        return math.nan
+    values = np.fromiter(
+        (rewritten.get(t, d) for t, d in durations_ns.items()),
+        dtype=np.float64,
+        count=len(durations_ns),
+    )
+    return float(np.percentile(values, q))
+
+
+def whatif_for_contributors(
+    analyses: Sequence[TraceAnalysis],
+    contributors: Iterable[Contributor],
+    findings: Iterable[Finding],
+    q: float = 90,
+) -> dict[Key, float | None]:
+    """What-if p90 over all `analyses` for each pattern contributor (None for plain operations).
+
+    Each pattern contributor's findings are merged per trace into one set of edits, every
+    affected trace is replayed, and the route's p90 is recomputed with those traces replaced.
+    A pattern whose findings carry no edits gets None: its fix is not modelled.
+    """
+    by_id = {a.trace.trace_id: a for a in analyses}
+    durations = {t: a.duration_ns if a.tree.spans else 0 for t, a in by_id.items()}
+    edits_of: dict[Key, dict[str, Edits]] = defaultdict(dict)
+    for f in findings:
+        if f.trace_id not in by_id or _is_empty(f.edits):
+            continue
+        per_trace = edits_of[(f.pattern, f.service, f.operation)]
+        held = per_trace.get(f.trace_id)
+        per_trace[f.trace_id] = f.edits if held is None else held.merged(f.edits)
+    out: dict[Key, float | None] = {}
+    for c in contributors:
+        key = (c.pattern, c.service, c.operation)
+        if not c.pattern or key not in edits_of:
+            out[key] = None
+            continue
+        rewritten = {t: whatif_duration_ns(by_id[t], e) for t, e in edits_of[key].items()}
+        out[key] = whatif_p90(durations, rewritten, q)
+    return out
