@@ -78,7 +78,117 @@ def _run_slowest(args: argparse.Namespace) -> int:
 
 # --- demo ----------------------------------------------------------------------------------
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Owned by the demo work (demo/store)."""
+    from tracelens.demo import INJECTIONS
+
+    p = sub.add_parser(
+        "demo",
+        help="simulate the slow result page and store its traces",
+        description=(
+            "Simulate a symptom-checker site (CDN, Istio, Next.js, a GraphQL BFF, Python APIs, "
+            "postgres, cluster DNS) and emit its traces with the OpenTelemetry SDK: by default "
+            "into the local store, where `tracelens slowest --route result` finds them."
+        ),
+    )
+    state = p.add_mutually_exclusive_group()
+    state.add_argument(
+        "--incident",
+        dest="fixed",
+        action="store_false",
+        help="DataLoader not batching and 5 s DNS timeouts: result p90 near 15 s (default)",
+    )
+    state.add_argument(
+        "--fixed", dest="fixed", action="store_true", help="both repaired: result p90 near 2 s"
+    )
+    p.add_argument(
+        "--inject",
+        type=_injections(INJECTIONS),
+        default=frozenset(),
+        metavar="CAUSE,...",
+        help=f"add causes to the result page: {','.join(INJECTIONS)}",
+    )
+    p.add_argument("--requests", type=_positive_int, default=300, metavar="N", help="(default 300)")
+    p.add_argument("--seed", type=int, default=1, help="same seed, same traces (default 1)")
+    p.add_argument(
+        "--resolver-spans",
+        action="store_true",
+        help="emit GraphQL data-fetcher spans, as the Java agent does when they are enabled",
+    )
+    p.add_argument(
+        "--out", metavar="FILE", help="write OTLP JSON lines to FILE instead of the store"
+    )
+    p.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="export to an OTLP receiver (Jaeger, Tempo, a collector), e.g. http://localhost:4318",
+    )
+    p.add_argument(
+        "--otlp-protocol",
+        choices=("http/protobuf", "grpc"),
+        default="http/protobuf",
+        help="(default http/protobuf; grpc usually listens on :4317)",
+    )
+    p.add_argument(
+        "--append", action="store_true", help="keep earlier traces in the store (default: replace)"
+    )
+    p.set_defaults(run=_run_demo, fixed=False)
+
+
+def _injections(known: Sequence[str]) -> Callable[[str], frozenset[str]]:
+    def parse(text: str) -> frozenset[str]:
+        names = frozenset(n.strip() for n in text.split(",") if n.strip())
+        unknown = sorted(names - set(known))
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown cause {', '.join(unknown)}; choose from {','.join(known)}"
+            )
+        return names
+
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from tracelens.demo.run import DemoConfig, run_demo
+
+    result = run_demo(
+        DemoConfig(
+            requests=args.requests,
+            seed=args.seed,
+            fixed=args.fixed,
+            inject=args.inject,
+            resolver_spans=args.resolver_spans,
+            out=args.out,
+            otlp_endpoint=args.otlp_endpoint,
+            otlp_protocol=args.otlp_protocol,
+            append=args.append,
+        )
+    )
+
+    def clock(t_ns: int) -> str:
+        return dt.datetime.fromtimestamp(t_ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    state = "fixed" if args.fixed else "incident"
+    if args.inject:
+        state += " + " + ",".join(sorted(args.inject))
+    sys.stderr.write(
+        f"tracelens demo ({state}, seed {args.seed}): {result.requests} requests, "
+        f"{result.traces} traces, {result.spans} spans -> {'; '.join(result.destinations)}; "
+        f"window {clock(result.start_ns)} to {clock(result.end_ns)} UTC\n"
+    )
+    if not (args.out or args.otlp_endpoint):
+        sys.stderr.write("next: tracelens slowest --route result\n")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
