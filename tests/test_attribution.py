@@ -24,7 +24,7 @@ from tracelens.attribution import (
     too_small,
     trace_contributions,
 )
-from tracelens.model import ClaimPart, Contributor, Finding, Span, Trace
+from tracelens.model import ClaimPart, Contributor, Finding, Segment, Span, Trace
 
 
 def analysed(root: SpanSpec, trace_id: str, *findings: Finding) -> TraceAnalysis:
@@ -325,3 +325,18 @@ def test_a_finding_span_missing_from_its_trace_is_ignored():
     a = analysed(span("R", 0, 10), "t1", Finding("retry", "t1", "svc", "R", ("nope",), "s"))
     ns, _ = trace_contributions(a, build_claims([a]))
     assert ns == {("", "svc", "R"): 10}
+
+
+def test_without_baseline_traces_everything_is_excess_and_nothing_crashes():
+    ranked = by_key(attribute([slow_trace(0), slow_trace(1)], [], resamples=20))
+    c = ranked[("n_plus_one", "api", "db")]
+    assert (c.baseline_ns, c.excess_ns, c.more_calls_ns) == (0.0, 80.0, 80.0)
+
+
+def test_path_time_of_a_span_the_tree_does_not_know_is_kept_as_unknown():
+    #  a path naming a span id that is not in the tree still counts, under "(unknown)"
+    a = analyze_trace(trace(span("R", 0, 10, span_id="r"), trace_id="t1"))
+    odd = replace(a, path=(Segment("r", 0, 4), Segment("ghost", 4, 10)))
+    ns, calls = trace_contributions(odd, build_claims([odd]))
+    assert ns == {("", "svc", "R"): 4, ("", "(unknown)", "(unknown)"): 6}
+    assert calls[("", "(unknown)", "(unknown)")] == 1
