@@ -1,23 +1,173 @@
 """What a span *does*, with ids and literals stripped: `operation_of(span) -> str`.
 
-CONTRACT (to be implemented). Spans doing the same thing get the same string in every trace:
+    operation_of(span)   # "postgresql SELECT * FROM t WHERE id = ?", "GET inventory /items/{id}"
+    op_key(span)         # (service, operation): the key the baseline and the detectors group by
+
+Spans doing the same thing get the same string in every trace:
 - DB: `db.system` + statement with literals, `?`, `$n`, `%s`, IN-lists collapsed, whitespace folded
   (`db.query.text`, old `db.statement`), else the span name;
 - HTTP client/server: method + `server.address` (client) + `http.route` or the URL path with
   numeric, hex, uuid and long opaque segments -> `{id}` and query values dropped;
 - RPC: `rpc.service/rpc.method`; GraphQL: `<type> <name>` from `graphql.operation.*`;
 - otherwise the span name with ids and numbers stripped.
+
+Results are cached per (name, kind, relevant attributes): the function runs on every span of
+million-span corpora, and most spans repeat a handful of shapes.
 """
 
 from __future__ import annotations
 
-from tracelens.model import Span
+import re
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from opentelemetry.semconv._incubating.attributes import (
+    db_attributes as db_old,
+)
+from opentelemetry.semconv._incubating.attributes import (
+    graphql_attributes,
+    rpc_attributes,
+)
+from opentelemetry.semconv.attributes import (
+    db_attributes,
+    http_attributes,
+    server_attributes,
+    url_attributes,
+)
+
+from tracelens.model import AttributeValue, Span, SpanKind
 
 OpKey = tuple[str, str]  # (service, normalised operation)
 
+# Attribute names, current conventions first, then the pre-1.21 names old agents still send.
+DB_SYSTEM = (db_attributes.DB_SYSTEM_NAME, "db.system")
+DB_TEXT = (db_attributes.DB_QUERY_TEXT, "db.statement", "db.query")
+DB_OPERATION = (db_attributes.DB_OPERATION_NAME, "db.operation")
+DB_TABLE = (db_attributes.DB_COLLECTION_NAME, "db.sql.table", "db.mongodb.collection")
+HTTP_METHOD = (http_attributes.HTTP_REQUEST_METHOD, "http.method")
+HTTP_ROUTE = (http_attributes.HTTP_ROUTE, "url.template")
+HTTP_URL = (url_attributes.URL_FULL, "http.url")
+HTTP_PATH = (url_attributes.URL_PATH, "http.target")
+HOST = (server_attributes.SERVER_ADDRESS, "net.peer.name", "http.host", "peer.hostname")
+RPC = (rpc_attributes.RPC_SERVICE, rpc_attributes.RPC_METHOD)
+GRAPHQL = (graphql_attributes.GRAPHQL_OPERATION_TYPE, graphql_attributes.GRAPHQL_OPERATION_NAME)
+DB_ATTRS = frozenset((*DB_SYSTEM, *DB_TEXT, *DB_OPERATION, *DB_TABLE))
+HTTP_ATTRS = frozenset((*HTTP_METHOD, *HTTP_ROUTE, *HTTP_URL, *HTTP_PATH))
+RELEVANT = frozenset((*DB_ATTRS, *HTTP_ATTRS, *HOST, *RPC, *GRAPHQL))
+assert db_old.DB_SYSTEM == "db.system"  # the old name is still the one most agents send
+
+_CACHE_LIMIT = 200_000  # distinct span shapes kept; unbounded URLs must not grow memory forever
+_cache: dict[tuple[object, ...], str] = {}
+
+# SQL literals: quoted strings, numbers, placeholders ($1, :name, %s, %(name)s, ?), then lists.
+_SQL_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
+_SQL_STRING = re.compile(r"'(?:[^']|'')*'")
+_SQL_NUMBER = re.compile(r"(?<![\w.$])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?![\w])", re.I)
+_SQL_PARAM = re.compile(r"\$\d+|%\(\w+\)s|%s|(?<![:\w]):\w+|\?")
+_SQL_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)")
+_SQL_VALUES = re.compile(r"(VALUES\s*\(\?\))(?:\s*,\s*\(\?\))+", re.I)
+_SPACE = re.compile(r"\s+")
+_SQL_VERB = re.compile(
+    r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|MERGE|UPSERT|REPLACE|CALL|EXEC)\s", re.I
+)
+
+# Path segments that are ids: numbers, uuids, hex or opaque tokens with digits, emails.
+_UUID = r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}"
+_ID_SEGMENT = re.compile(
+    rf"^(?:-?\d+(?:\.\d+)?|{_UUID}|(?=[0-9a-f]*\d)[0-9a-f]{{8,}}|"
+    r"(?=.*\d)[A-Za-z0-9_\-=+.~]{16,}|[^@/]+@[^@/]+)$",
+    re.I,
+)
+# Ids inside free text (span names): uuids, long hex, and numbers standing alone.
+_NAME_IDS = re.compile(
+    rf"{_UUID}|\b(?=[0-9a-f]*\d)[0-9a-f]{{12,}}\b|(?<![\w.\-])\d+(?![\w\-])", re.I
+)
+
+
+def normalise_statement(statement: str) -> str:
+    """A SQL (or other query) text with comments, literals and placeholder lists folded."""
+    text = _SQL_COMMENT.sub(" ", statement)
+    text = _SQL_STRING.sub("?", text)
+    text = _SQL_NUMBER.sub("?", text)
+    text = _SQL_PARAM.sub("?", text)
+    text = _SQL_LIST.sub("(?)", text)
+    text = _SQL_VALUES.sub(r"\1", text)
+    return _SPACE.sub(" ", text).strip()[:400]
+
+
+def normalise_path(path: str) -> str:
+    """A URL path with query dropped and id-like segments replaced by `{id}`."""
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
+
+
+def normalise_name(name: str) -> str:
+    """A span name with ids stripped: SQL-looking names as statements, paths per segment."""
+    if _SQL_VERB.match(name):
+        return normalise_statement(name)
+    if "/" in name:
+        name = " ".join(normalise_path(tok) if "/" in tok else tok for tok in name.split(" "))
+    return _NAME_IDS.sub("{id}", name)
+
+
+def _first(attrs: Mapping[str, AttributeValue], keys: tuple[str, ...]) -> str:
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return str(value)
+    return ""
+
+
+def _compute(name: str, kind: SpanKind, attrs: Mapping[str, AttributeValue]) -> str:
+    gql_type, gql_name = _first(attrs, GRAPHQL[:1]), _first(attrs, GRAPHQL[1:])
+    if gql_type or gql_name:
+        return f"{gql_type or 'graphql'} {gql_name}".strip()
+    rpc_service, rpc_method = _first(attrs, RPC[:1]), _first(attrs, RPC[1:])
+    if rpc_service or rpc_method:
+        return f"{rpc_service}/{rpc_method}"
+    system = _first(attrs, DB_SYSTEM)
+    text = _first(attrs, DB_TEXT)
+    if text:
+        return f"{system} {normalise_statement(text)}".strip()
+    if system and not any(k in attrs for k in HTTP_ATTRS):
+        op, table = _first(attrs, DB_OPERATION), _first(attrs, DB_TABLE)
+        detail = f"{op} {table}".strip() or normalise_name(name)
+        return f"{system} {detail}"
+    method = _first(attrs, HTTP_METHOD).upper()
+    route = _first(attrs, HTTP_ROUTE)
+    url = _first(attrs, HTTP_URL)
+    host = _first(attrs, HOST)
+    path = ""
+    if url:
+        try:
+            parts = urlsplit(url)
+            path, host = parts.path, host or (parts.hostname or "")
+        except ValueError:  # a malformed URL is still a name; fall through to the path
+            path = url
+    path = path or _first(attrs, HTTP_PATH)
+    if not (method or route or path):
+        return normalise_name(name)
+    target = route or (normalise_path(path) if path else normalise_name(name))
+    if kind is not SpanKind.CLIENT:
+        host = ""
+    return " ".join(part for part in (method, host, target) if part)
+
 
 def operation_of(span: Span) -> str:
-    raise NotImplementedError
+    """The normalised operation of a span (see the module docstring)."""
+    attrs = span.attributes
+    relevant = tuple(sorted((k, v) for k, v in attrs.items() if k in RELEVANT)) if attrs else ()
+    key = (span.name, span.kind, relevant)
+    try:
+        return _cache[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable attribute value from a lax reader: compute uncached
+        return _compute(span.name, span.kind, attrs)
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.clear()
+    op = _cache[key] = _compute(span.name, span.kind, attrs)
+    return op
 
 
 def op_key(span: Span) -> OpKey:

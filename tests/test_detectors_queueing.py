@@ -1,0 +1,75 @@
+"""queueing: waits between a call's start and its server side, filed under the common end."""
+
+from __future__ import annotations
+
+from tests.builders import span, trace
+from tracelens.analysis import analyze_trace
+from tracelens.baseline import build_baseline
+from tracelens.detectors.queueing import Queueing
+from tracelens.model import ClaimPart, SpanKind
+
+MS = 1_000_000
+
+
+def call(caller: str, callee: str, t0: int, wait_ms: int, name: str = "GET"):
+    #  caller |--wait--|=============|
+    #  callee          |===========|
+    return span(
+        name,
+        t0 * MS,
+        (t0 + wait_ms + 12) * MS,
+        kind=SpanKind.CLIENT,
+        service=caller,
+        children=[
+            span(
+                "handle",
+                (t0 + wait_ms) * MS,
+                (t0 + wait_ms + 10) * MS,
+                kind=SpanKind.SERVER,
+                service=callee,
+            )
+        ],
+    )
+
+
+def fan(waits: dict[tuple[str, str], int], tid: str):
+    # the calls run one after another under the entry span, in order
+    calls, t0 = [], 1
+    for (caller, callee), wait in waits.items():
+        calls.append(call(caller, callee, t0, wait, name=f"GET {callee}"))
+        t0 += wait + 13
+    return trace(
+        span("GET /", 0, (t0 + 1) * MS, kind=SpanKind.SERVER, service="gw", children=calls),
+        trace_id=tid,
+    )
+
+
+ENDS = [("gw", "inventory"), ("gw", "pricing"), ("gw", "reviews")]
+BASE = build_baseline(analyze_trace(fan(dict.fromkeys(ENDS, 1), f"b{n}")) for n in range(3))
+
+
+def test_a_wait_beyond_baseline_in_front_of_one_callee_is_filed_under_the_callee():
+    waits = {("gw", "inventory"): 1, ("gw", "pricing"): 200, ("gw", "reviews"): 1}
+    (f,) = Queueing().detect(analyze_trace(fan(waits, "s")), BASE)
+    assert (f.service, f.operation) == ("pricing", "GET pricing")
+    assert f.part is ClaimPart.HEAD
+    assert f.evidence["caller_services"] == ["gw"]
+    assert f.evidence["callee_services"] == ["pricing"]
+    assert f.evidence["end"] == "callee"
+    (sid,) = f.span_ids
+    assert f.edits.head_gap_ns == {sid: 1 * MS}
+    assert f.saving_ns == 199 * MS
+
+
+def test_a_caller_whose_every_call_waits_is_the_common_end():
+    waits = dict.fromkeys(ENDS, 150)
+    findings = list(Queueing().detect(analyze_trace(fan(waits, "s")), BASE))
+    assert {f.service for f in findings} == {"gw"}
+    assert all(f.evidence["end"] == "caller" for f in findings)
+
+
+def test_waits_within_twice_the_baseline_are_a_near_miss():
+    # baseline gap 30 ms; 55 ms is 25 ms more: under both the ratio and the 50 ms excess
+    base = build_baseline(analyze_trace(fan(dict.fromkeys(ENDS, 30), f"b{n}")) for n in range(3))
+    waits = dict.fromkeys(ENDS, 55)
+    assert list(Queueing().detect(analyze_trace(fan(waits, "s")), base)) == []

@@ -1,0 +1,80 @@
+"""Failing spans that cost critical-path time: `Error().detect(analysis, baseline)`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from tracelens.analysis import TraceAnalysis
+from tracelens.baseline import Baseline
+from tracelens.detectors.facts import MS, facts_of, failure_reason, is_failure
+from tracelens.model import Edits, Finding
+from tracelens.operations import OpKey
+
+
+@dataclass(frozen=True)
+class Error:
+    """Error: spans that failed (status ERROR, an error tag, HTTP 5xx or 429, an exception event)
+    and hold ≥ `min_path_ns` of the critical path, lasting ≥ `min_excess_ns` beyond the baseline
+    median of their operation (with no baseline, their whole duration counts). A failing parent
+    whose error only echoes a failing child is skipped: the child is the one to look at. Lowest
+    precedence: a more specific pattern (a retry, a timeout in DNS) takes the spans first. The
+    fix is each span at its baseline duration, when the baseline knows one.
+    """
+
+    name: ClassVar[str] = "error"
+    min_path_ns: int = 10 * MS
+    min_excess_ns: int = 50 * MS
+
+    def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
+        facts = facts_of(analysis)
+        spans = facts.spans
+        failing = [is_failure(s) for s in spans]
+        groups: dict[OpKey, list[int]] = defaultdict(list)
+        for i, s in enumerate(spans):
+            if not failing[i] or facts.on_path[i] < self.min_path_ns:
+                continue
+            if any(failing[c] for c in facts.tree.children[i]) and facts.self_ns[i] < (
+                self.min_excess_ns
+            ):
+                continue  # the error came up from a child and the span itself did little
+            base = baseline.duration_ns.get(facts.keys[i])
+            if base is not None and s.duration_ns - base < self.min_excess_ns:
+                continue
+            groups[facts.keys[i]].append(i)
+        for key, members in groups.items():
+            base = baseline.duration_ns.get(key)
+            path_ns = sum(facts.on_path[i] for i in members)
+            durations = {}
+            saving = 0
+            if base is not None:
+                for i in members:
+                    if facts.tree.children[i]:
+                        continue  # shortening a parent would drop its subtree; leave it
+                    durations[spans[i].span_id] = int(base)
+                    saving += min(facts.on_path[i], spans[i].duration_ns - int(base))
+            reasons = [failure_reason(spans[i]) for i in members]
+            yield Finding(
+                pattern=self.name,
+                trace_id=facts.trace_id,
+                service=key[0],
+                operation=key[1],
+                span_ids=tuple(spans[i].span_id for i in members),
+                summary=(
+                    f"errors: {len(members)} failing {key[1]} spans ({key[0]}; "
+                    f"{', '.join(dict.fromkeys(reasons))}) held {path_ns / MS:.0f} ms of the "
+                    "critical path"
+                ),
+                saving_ns=int(saving),
+                edits=Edits(duration_ns=durations),
+                evidence={
+                    "spans": len(members),
+                    "reasons": reasons,
+                    "durations_ns": [spans[i].duration_ns for i in members],
+                    "baseline_ns": base,
+                    "on_path_ns": path_ns,
+                    "example_span_ids": [spans[i].span_id for i in members[:5]],
+                },
+            )

@@ -1,0 +1,278 @@
+"""Per-trace figures every detector needs, computed once: `facts_of(analysis) -> TraceFacts`.
+
+    facts = facts_of(analysis)
+    facts.keys[i], facts.on_path[i], facts.head_on_path[i], facts.self_ns[i], facts.head_ns[i]
+
+Indices are the tree's span indices. Also the span classifiers the detectors share (is this a
+call, a DB statement, a failure; which host does it reach), so that "what is a call" means the
+same thing in every detector, whatever the instrumentation or the lack of attributes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tracelens.analysis import TraceAnalysis
+from tracelens.baseline import NO_CHILD, head_gaps_ns, self_times_ns
+from tracelens.graph import SpanTree
+from tracelens.model import Span, SpanKind, StatusCode
+from tracelens.operations import DB_ATTRS, HOST, HTTP_URL, RPC, OpKey, operation_of
+
+MS = 1_000_000
+
+_CALL_NAME = re.compile(
+    r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|MERGE|UPSERT|CALL|EXEC|HTTP\b|GET|POST|PUT|PATCH|"
+    r"HEAD|OPTIONS|redis|memcached|mongo|grpc|rpc)\b",
+    re.I,
+)
+_SQL_NAME = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|MERGE|UPSERT|CALL|EXEC)\b", re.I)
+_CALL_ATTRS = DB_ATTRS | {"http.method", "http.request.method", "rpc.system", *RPC}
+_COMPOSITE = ("span.composite.count", "composite.count", "elastic.composite.count")
+_STATUS_KEYS = ("http.response.status_code", "http.status_code", "rpc.grpc.status_code")
+_CACHE_SYSTEMS = frozenset({"redis", "memcached", "valkey", "hazelcast", "ehcache"})
+
+
+_DNS_EXACT = frozenset({"dns.lookup", "http.dns", "resolve", "dns", "dns.resolve", "getaddrinfo"})
+_DNS_PREFIX = ("dns lookup", "dns.lookup", "dns resolve", "dns.resolve", "dns query", "dns.query")
+_CONNECT_EXACT = frozenset({"connect", "http.connect", "http.tls", "http.getconn", "tls", "ssl"})
+_CONNECT_PREFIX = (
+    "http.connect",
+    "http.tls",
+    "tls handshake",
+    "ssl handshake",
+    "sslhandshake",
+    "socket connect",
+    "tcp connect",
+    "http connection_setup",
+    "http wait_for_connection",
+    "connection_setup",
+    "wait_for_connection",
+)
+_SCOPE_KEYS = ("otel.scope.name", "otel.library.name")
+_CONNECT_SCOPES = frozenset(
+    {"System.Net.Sockets", "System.Net.Security", "System.Net.Http.Connections"}
+)
+
+
+def _scope(span: Span) -> str:
+    for key in _SCOPE_KEYS:
+        value = span.attributes.get(key)
+        if value:
+            return str(value)
+    return ""
+
+
+def is_dns(span: Span) -> bool:
+    """A name lookup: Node `dns.lookup`, Go `http.dns`, netty `RESOLVE`, .NET, `dns.*` attrs."""
+    if span.kind is SpanKind.SERVER:
+        return False
+    name = span.name.lower()
+    if name in _DNS_EXACT or name.startswith(_DNS_PREFIX):
+        return True
+    if _scope(span) == "System.Net.NameResolution":
+        return True
+    return any(k.startswith("dns.") for k in span.attributes)
+
+
+def is_connection(span: Span) -> bool:
+    """Connection set-up or pool wait: TCP connect, TLS, Go getconn, .NET connection spans."""
+    if span.kind is SpanKind.SERVER or is_dns(span):
+        return False
+    name = span.name.lower()
+    if name in _CONNECT_EXACT or name.startswith(_CONNECT_PREFIX):
+        return True
+    return _scope(span) in _CONNECT_SCOPES or "http.conn.reused" in span.attributes
+
+
+def is_db(span: Span) -> bool:
+    """A database statement: DB attributes, or a SQL-looking name when there are none."""
+    attrs = span.attributes
+    if any(k in attrs for k in DB_ATTRS):
+        return True
+    return bool(_SQL_NAME.match(span.name)) and span.kind in (
+        SpanKind.CLIENT,
+        SpanKind.UNSPECIFIED,
+        SpanKind.INTERNAL,
+    )
+
+
+def is_cache(span: Span) -> bool:
+    system = str(span.attributes.get("db.system.name", span.attributes.get("db.system", "")))
+    return system.lower() in _CACHE_SYSTEMS
+
+
+def is_call(span: Span) -> bool:
+    """An outgoing call (remote API, DB, cache, queue): by kind, else attributes, else name."""
+    if span.kind in (SpanKind.CLIENT, SpanKind.PRODUCER):
+        return True
+    if span.kind is SpanKind.SERVER or span.kind is SpanKind.CONSUMER:
+        return False
+    attrs = span.attributes
+    if any(k in attrs for k in _CALL_ATTRS):
+        return True
+    return bool(_CALL_NAME.match(span.name))
+
+
+def status_code(span: Span) -> int:
+    for key in _STATUS_KEYS[:2]:
+        value = span.attributes.get(key)
+        if value is not None:
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return 0
+    return 0
+
+
+def is_failure(span: Span) -> bool:
+    """Status ERROR, an `error` tag, HTTP 5xx or 429, or an exception event."""
+    if span.status is StatusCode.ERROR:
+        return True
+    attrs = span.attributes
+    err = attrs.get("error")
+    if err is True or (isinstance(err, str) and err.lower() == "true"):
+        return True
+    if str(attrs.get("otel.status_code", "")).upper() == "ERROR":
+        return True
+    code = status_code(span)
+    if code >= 500 or code == 429:
+        return True
+    return any(e.name == "exception" for e in span.events)
+
+
+def failure_reason(span: Span) -> str:
+    code = status_code(span)
+    if code:
+        return f"HTTP {code}"
+    kind = span.attributes.get("error.type") or span.attributes.get("exception.type")
+    if kind:
+        return str(kind)
+    for e in span.events:
+        if e.name == "exception":
+            return str(e.attributes.get("exception.type", "exception"))
+    return "error"
+
+
+def composite_count(span: Span) -> int:
+    """How many calls a span stands for (Elastic compresses identical calls into one span)."""
+    for key in _COMPOSITE:
+        value = span.attributes.get(key)
+        if value is not None:
+            try:
+                return max(1, int(value))
+            except (TypeError, ValueError):
+                return 1
+    return 1
+
+
+def host_of(span: Span) -> str:
+    for key in HOST:
+        value = span.attributes.get(key)
+        if value:
+            return str(value)
+    for key in HTTP_URL:
+        value = span.attributes.get(key)
+        if isinstance(value, str) and "://" in value:
+            rest = value.split("://", 1)[1]
+            return rest.split("/", 1)[0].split("@")[-1].rsplit(":", 1)[0]
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class TraceFacts:
+    analysis: TraceAnalysis
+    tree: SpanTree
+    spans: tuple[Span, ...]
+    keys: list[OpKey]
+    on_path: list[int]  # critical-path ns held by the span (its own segments)
+    head_on_path: list[int]  # ... of which before its first child starts
+    self_ns: list[int]
+    head_ns: list[int]  # start -> first child start; NO_CHILD for leaves
+
+    @property
+    def trace_id(self) -> str:
+        return self.tree.trace_id
+
+    def subtree(self, i: int) -> Iterator[int]:
+        """The span and everything below it (iterative)."""
+        stack = [i]
+        while stack:
+            j = stack.pop()
+            yield j
+            stack.extend(reversed(self.tree.children[j]))
+
+    def ancestors(self, i: int) -> Iterator[int]:
+        j = self.tree.parent[i]
+        seen = 0
+        while j >= 0 and seen <= len(self.spans):  # bound guards a malformed parent table
+            yield j
+            j = self.tree.parent[j]
+            seen += 1
+
+    def subtree_on_path(self, i: int) -> int:
+        return sum(self.on_path[j] for j in self.subtree(i))
+
+    def callee(self, i: int) -> int:
+        """The first child of a caller span (the server side of a call), or -1.
+
+        A caller is a CLIENT span with children, or, in traces without kinds, a span whose
+        child belongs to another service.
+        """
+        kids = self.tree.children[i]
+        if not kids:
+            return -1
+        span = self.spans[i]
+        if span.kind is SpanKind.CLIENT:
+            return kids[0]
+        if span.kind is SpanKind.UNSPECIFIED:
+            first = self.spans[kids[0]]
+            if first.service != span.service and first.kind in (
+                SpanKind.UNSPECIFIED,
+                SpanKind.SERVER,
+            ):
+                return kids[0]
+        return -1
+
+
+def _build(analysis: TraceAnalysis) -> TraceFacts:
+    tree = analysis.tree
+    spans = tree.spans
+    n = len(spans)
+    keys = [(s.service, operation_of(s)) for s in spans]
+    on_path = [0] * n
+    head_on_path = [0] * n
+    heads = head_gaps_ns(tree)
+    index = tree.index
+    for seg in analysis.path:
+        i = index.get(seg.span_id)
+        if i is None:
+            continue
+        length = seg.end_ns - seg.start_ns
+        on_path[i] += length
+        head_end = spans[i].start_ns + heads[i] if heads[i] != NO_CHILD else seg.end_ns
+        head_on_path[i] += max(0, min(seg.end_ns, head_end) - seg.start_ns)
+    return TraceFacts(
+        analysis=analysis,
+        tree=tree,
+        spans=spans,
+        keys=keys,
+        on_path=on_path,
+        head_on_path=head_on_path,
+        self_ns=self_times_ns(tree),
+        head_ns=heads,
+    )
+
+
+_last: list[TraceFacts] = []
+
+
+def facts_of(analysis: TraceAnalysis) -> TraceFacts:
+    """The facts of a trace; the last one is kept, as the detectors run one trace at a time."""
+    cached = _last[0] if _last else None  # one read, so a racing thread can't swap it
+    if cached is not None and cached.analysis is analysis:
+        return cached
+    facts = _build(analysis)
+    _last[:] = [facts]
+    return facts

@@ -1,0 +1,190 @@
+"""Repeated identical calls one batch would replace: `NPlusOne().detect(analysis, baseline)`.
+
+Two shapes: N calls to one operation under one parent (the classic N+1), and N sibling subtrees
+under one ancestor up to three levels up, each making the same call (MN+1: a GraphQL resolver per
+item, each loading alone because the DataLoader is not batching).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from tracelens.analysis import TraceAnalysis
+from tracelens.baseline import Baseline
+from tracelens.detectors.facts import (
+    MS,
+    TraceFacts,
+    composite_count,
+    facts_of,
+    is_cache,
+    is_call,
+    is_connection,
+    is_dns,
+)
+from tracelens.model import Edits, Finding
+from tracelens.operations import OpKey
+
+_GRAPHQL_NAME = re.compile(
+    r"^(query|mutation|subscription)(\s|$)|^graphql[ .]|graphql operation", re.I
+)
+
+
+def in_graphql(facts: TraceFacts, i: int) -> bool:
+    """Whether span i or an ancestor is a GraphQL operation (by attributes or by name)."""
+    for j in (i, *facts.ancestors(i)):
+        span = facts.spans[j]
+        if any(k.startswith("graphql.operation.") for k in span.attributes):
+            return True
+        if _GRAPHQL_NAME.search(span.name):
+            return True
+    return False
+
+
+def _union_ns(facts: TraceFacts, members: list[int]) -> int:
+    total, cursor = 0, None
+    for m in sorted(members, key=lambda j: facts.spans[j].start_ns):
+        s = facts.spans[m]
+        lo = s.start_ns if cursor is None else max(s.start_ns, cursor)
+        if s.end_ns > lo:
+            total += s.end_ns - lo
+            cursor = s.end_ns if cursor is None else max(cursor, s.end_ns)
+    return total
+
+
+@dataclass(frozen=True)
+class NPlusOne:
+    """N+1: ≥ `min_repeats` calls to one operation (same service and normalised statement or URL
+    template) under one parent, or — MN+1 — one identical call in each of ≥ `min_repeats` sibling
+    subtrees under an ancestor at most `max_levels` up. A compressed span counts as its repeat
+    count (`span.composite.count`). The calls must add up to ≥ `min_total_ns` (their union when
+    they overlap) and hold part of the critical path.
+
+    Members that mostly overlap (union < `sequential_min_union` × sum) are a parallel fan-out:
+    reported too, but cheap on the path. The fix is one batched call: keep the longest member and
+    remove the others. Under a GraphQL operation the finding says the DataLoader is not batching.
+    """
+
+    name: ClassVar[str] = "n_plus_one"
+    min_repeats: int = 5
+    min_total_ns: int = 50 * MS
+    max_levels: int = 3
+    sequential_min_union: float = 0.9
+
+    def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
+        facts = facts_of(analysis)
+        spans, tree = facts.spans, facts.tree
+        calls = [
+            i for i, s in enumerate(spans) if is_call(s) and not is_dns(s) and not is_connection(s)
+        ]
+        claimed: set[int] = set()
+        # Level 1: siblings under one parent.
+        by_parent: dict[tuple[int, OpKey], list[int]] = defaultdict(list)
+        for i in calls:
+            by_parent[(tree.parent[i], facts.keys[i])].append(i)
+        for (parent, _), members in by_parent.items():
+            repeats = sum(composite_count(spans[m]) for m in members)
+            if parent >= 0 and repeats >= self.min_repeats:
+                finding = self._finding(facts, members, parent, levels=1, branches=1)
+                if finding is not None:
+                    claimed.update(members)
+                    yield finding
+        # Levels 2..max_levels: one call per sibling subtree of a common ancestor.
+        for level in range(2, self.max_levels + 1):
+            buckets: dict[tuple[int, OpKey], dict[int, list[int]]] = defaultdict(
+                lambda: defaultdict(list)
+            )
+            for i in calls:
+                if i in claimed:
+                    continue
+                branch, ancestor = i, tree.parent[i]
+                for _ in range(level - 1):
+                    if ancestor < 0:
+                        break
+                    branch, ancestor = ancestor, tree.parent[ancestor]
+                if ancestor >= 0:
+                    buckets[(ancestor, facts.keys[i])][branch].append(i)
+            for (ancestor, _), branches in buckets.items():
+                if len(branches) < self.min_repeats:
+                    continue
+                members = [m for group in branches.values() for m in group]
+                finding = self._finding(facts, members, ancestor, level, len(branches))
+                if finding is not None:
+                    claimed.update(members)
+                    yield finding
+
+    def _finding(
+        self, facts: TraceFacts, members: list[int], ancestor: int, levels: int, branches: int
+    ) -> Finding | None:
+        spans = facts.spans
+        members.sort(key=lambda j: (spans[j].start_ns, spans[j].span_id))
+        counts = [composite_count(spans[m]) for m in members]
+        repeats = sum(counts)
+        durations = [spans[m].duration_ns for m in members]
+        total_ns = sum(durations)
+        union_ns = _union_ns(facts, members)
+        sequential = union_ns >= self.sequential_min_union * total_ns
+        cost_ns = total_ns if sequential else union_ns
+        subtree = {m: list(facts.subtree(m)) for m in members}
+        path_ns = sum(facts.on_path[j] for group in subtree.values() for j in group)
+        if repeats < self.min_repeats or cost_ns < self.min_total_ns or path_ns <= 0:
+            return None
+        # Batched: the longest single call stays, the rest go.
+        per_call = [d // c for d, c in zip(durations, counts, strict=True)]
+        keep = members[max(range(len(members)), key=lambda x: per_call[x])]
+        removed = [m for m in members if m != keep]
+        kept_span = spans[keep]
+        new_duration = {}
+        if composite_count(kept_span) > 1:
+            new_duration[kept_span.span_id] = kept_span.duration_ns // composite_count(kept_span)
+        # After batching, the group holds the path for about one call.
+        one_call_ns = new_duration.get(kept_span.span_id, kept_span.duration_ns)
+        saving_ns = max(0, path_ns - one_call_ns)
+        service, operation = facts.keys[members[0]]
+        graphql = in_graphql(facts, ancestor)
+        shape = "sequential" if sequential else "parallel"
+        under = spans[ancestor].name
+        mn = levels > 1
+        what = (
+            f"{repeats} {shape} calls to {operation} ({service})"
+            + (f" from {branches} sibling subtrees" if mn else "")
+            + f" under {under!r}: {total_ns / MS:.0f} ms of calls, "
+            f"{path_ns / MS:.0f} ms on the critical path"
+        )
+        if graphql:
+            what = "GraphQL resolver fan-out: likely DataLoader not batching — " + what
+        elif not sequential:
+            what = "parallel fan-out (cheap unless a pool serialises it) — " + what
+        all_ids = tuple(spans[j].span_id for m in members for j in subtree[m])
+        return Finding(
+            pattern=self.name,
+            trace_id=facts.trace_id,
+            service=service,
+            operation=operation,
+            span_ids=all_ids,
+            summary=what,
+            saving_ns=int(saving_ns),
+            edits=Edits(
+                remove=frozenset(spans[m].span_id for m in removed), duration_ns=new_duration
+            ),
+            evidence={
+                "shape": shape,
+                "kind": "mn_plus_one" if mn else "n_plus_one",
+                "calls": repeats,
+                "spans": len(members),
+                "levels_up": levels,
+                "branches": branches,
+                "ancestor": under,
+                "ancestor_span_id": spans[ancestor].span_id,
+                "graphql": graphql,
+                "cache": all(is_cache(spans[m]) for m in members),
+                "total_ns": total_ns,
+                "union_ns": union_ns,
+                "on_path_ns": path_ns,
+                "longest_ns": max(durations),
+                "example_span_ids": [spans[m].span_id for m in members[:5]],
+            },
+        )

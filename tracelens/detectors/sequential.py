@@ -1,0 +1,115 @@
+"""Sibling calls that usually run side by side but waited for each other here:
+`Sequential().detect(analysis, baseline)`.
+
+    A |-----|                          baseline:  A |-----|
+    B        |------|                             B |------|
+    C                |----|                       C |----|
+    saving = (A + B + C) - max(A, B, C)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from tracelens.analysis import TraceAnalysis
+from tracelens.baseline import Baseline
+from tracelens.detectors.facts import MS, TraceFacts, facts_of
+from tracelens.model import Edits, Finding
+from tracelens.operations import OpKey
+
+
+def _overlaps(facts: TraceFacts, a: list[int], b: list[int]) -> bool:
+    """Whether any span of `a` runs at the same time as a different span of `b`."""
+    spans = facts.spans
+    for i in a:
+        si = spans[i]
+        for j in b:
+            if i != j and spans[j].start_ns < si.end_ns and si.start_ns < spans[j].end_ns:
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class Sequential:
+    """Sequential: under one parent, sibling operations that did not overlap at all in this trace
+    although siblings of the same two operations overlapped in ≥ `min_overlap_share` of the
+    baseline traces holding both (the same operation repeated counts as a pair with itself).
+    The spans of all such pairs form the group; saving = Σ durations − the longest, and it must
+    be ≥ `min_saving_ns` and the group must hold critical-path time. The fix runs them in
+    parallel. Needs a baseline: without one there is nothing to say what could overlap.
+    """
+
+    name: ClassVar[str] = "sequential"
+    min_overlap_share: float = 0.5
+    min_saving_ns: int = 50 * MS
+    max_ops_per_parent: int = 40
+    max_spans_per_op: int = 100
+
+    def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
+        if not baseline.overlap:
+            return
+        facts = facts_of(analysis)
+        spans = facts.spans
+        for parent, kids in enumerate(facts.tree.children):
+            if len(kids) < 2:
+                continue
+            by_key: dict[OpKey, list[int]] = defaultdict(list)
+            for c in kids:
+                by_key[facts.keys[c]].append(c)
+            if len(by_key) > self.max_ops_per_parent:
+                continue
+            ordered = sorted(by_key)
+            members: set[int] = set()
+            pairs: list[tuple[OpKey, OpKey, float]] = []
+            for x, a in enumerate(ordered):
+                if len(by_key[a]) > self.max_spans_per_op:
+                    continue
+                for b in ordered[x:]:
+                    if len(by_key[b]) > self.max_spans_per_op or (a == b and len(by_key[a]) < 2):
+                        continue
+                    share = baseline.overlap_share(a, b)
+                    if share is None or share < self.min_overlap_share:
+                        continue
+                    if _overlaps(facts, by_key[a], by_key[b]):
+                        continue
+                    members.update(by_key[a])
+                    members.update(by_key[b])
+                    pairs.append((a, b, share))
+            if not members:
+                continue
+            group = sorted(members, key=lambda j: (spans[j].start_ns, spans[j].span_id))
+            durations = [spans[j].duration_ns for j in group]
+            saving = sum(durations) - max(durations)
+            path_ns = sum(facts.subtree_on_path(j) for j in group)
+            if saving < self.min_saving_ns or path_ns <= 0:
+                continue
+            service, operation = facts.keys[parent]
+            names = [facts.keys[j][1] for j in group]
+            yield Finding(
+                pattern=self.name,
+                trace_id=facts.trace_id,
+                service=service,
+                operation=operation,
+                span_ids=tuple(spans[k].span_id for j in group for k in facts.subtree(j)),
+                summary=(
+                    f"{len(group)} calls under {operation} ({service}) ran one after another "
+                    f"but overlap in baseline traces: {', '.join(dict.fromkeys(names))}; "
+                    f"in parallel ≈ {saving / MS:.0f} ms less"
+                ),
+                saving_ns=int(min(saving, path_ns)),
+                edits=Edits(parallel=frozenset(spans[j].span_id for j in group)),
+                evidence={
+                    "calls": len(group),
+                    "operations": list(dict.fromkeys(names)),
+                    "durations_ns": durations,
+                    "baseline_overlap": [
+                        {"a": a[1], "b": b[1], "share": round(s, 3)} for a, b, s in pairs
+                    ],
+                    "parent_span_id": spans[parent].span_id,
+                    "on_path_ns": path_ns,
+                    "example_span_ids": [spans[j].span_id for j in group[:5]],
+                },
+            )
