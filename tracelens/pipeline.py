@@ -54,7 +54,7 @@ def slowest(
     traces, issues = _read(source, window, baseline_window, progress)
     clock.lap("read + tree + critical path")
     current, before, matched = _select_route(traces, route, window, baseline_window)
-    route_label = route or next(iter(matched), "")
+    route_label = route or route_of(current[0].tree)[0]
     durations = np.array([a.duration_ns for a in current], dtype=np.float64)
     cut = float(np.percentile(durations, percentile))
     slow = [a for a in current if a.duration_ns >= cut]

@@ -20,7 +20,7 @@ from tracelens.model import Span, SpanKind
 ENTRY_DEPTH = 4  # how far below the root an entry span may sit (gateway -> handler -> client -> server)
 
 _GENERIC = re.compile(
-    r"^(?:/\*?|\*|/\{?\w*\}?|(?:http\s+)?(?:get|post|put|patch|delete|head|options)(?:\s+/?\*?)?"
+    r"^(?:/\*?|\*|/\{[^}]*\}|(?:http\s+)?(?:get|post|put|patch|delete|head|options)(?:\s+/?\*?)?"
     r"|graphql(?: operation)?|\(trace\)|ingress|request)$",
     re.IGNORECASE,
 )
