@@ -192,3 +192,11 @@ def test_default_store_without_tracelens_home_is_the_user_data_dir(
 
     monkeypatch.delenv("TRACELENS_HOME", raising=False)
     assert LocalStore.default().path == Path(platformdirs.user_data_dir("tracelens"))
+
+
+def test_replace_swaps_the_old_traces_for_the_new_ones(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.write([page(tid(1), T0, 10 * MS), page(tid(2), T0 + DAY_NS, 10 * MS)])
+    store.write([page(tid(3), T0, 10 * MS)], replace=True)
+    assert [t.trace_id for t in store.traces()] == [tid(3)]
+    assert len(list((tmp_path / "spans").rglob("part-*.parquet"))) == 1

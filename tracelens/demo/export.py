@@ -140,10 +140,8 @@ class StoreExporter(SpanExporter):
         if self._done:
             return
         self._done = True
-        if self.replace:
-            self.store.clear()
         traces = [Trace(tid, tuple(spans)) for tid, spans in self._spans.items()]
-        self.traces_written = self.store.write(traces)
+        self.traces_written = self.store.write(traces, replace=self.replace)
         self._spans.clear()
 
 

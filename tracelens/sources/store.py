@@ -120,8 +120,13 @@ class LocalStore:
         return cls(platformdirs.user_data_dir("tracelens"))
 
     # --- writing ---------------------------------------------------------------------------
-    def write(self, traces: Iterable[Trace]) -> int:
-        """Add traces as new parts (one per day of root start); returns how many were written."""
+    def write(self, traces: Iterable[Trace], *, replace: bool = False) -> int:
+        """Add traces as new parts (one per day of root start); returns how many were written.
+
+        With `replace`, the parts that existed before are removed once the new ones are complete,
+        so readers see the old traces or the new ones, never an empty store in between.
+        """
+        old_parts = self._parts() if replace else []
         written = 0
         batch: list[Trace] = []
         for t in traces:
@@ -132,7 +137,14 @@ class LocalStore:
                 batch = []
         if batch:
             written += self._write_batch(batch)
+        for index_file, span_file in old_parts:  # index first: a span file alone is invisible
+            index_file.unlink(missing_ok=True)
+            span_file.unlink(missing_ok=True)
         return written
+
+    def _parts(self) -> list[tuple[Path, Path]]:
+        """(index file, span file) of every complete part."""
+        return [(f, self.path / "spans" / f.parent.name / f.name) for f in self._index_files()]
 
     def _write_batch(self, traces: list[Trace]) -> int:
         self._ensure_marker()
