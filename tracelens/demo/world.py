@@ -488,25 +488,9 @@ def result_page_bff(world: World, server: SimSpan, t_ns: int) -> int:
             loaded(world, op, t, "disease", "/result/conditions/disease", diseases),
             loaded(world, op, t, "hospitals", "/result/hospitals", hospitals),
         )
-    if world.injected("error", 0.15):
-        departments = [
-            (
-                DEPARTMENTS,
-                "/departments",
-                departments[0][2],
-                world.api("departments", dept_q, 7, 30),
-            )
-        ]
-        end = world.http_call(
-            op,
-            t,
-            DEPARTMENTS,
-            "GET",
-            "/departments",
-            departments[0][2],
-            departments[0][3],
-            status_code=500,
-        )
+    if world.injected("error", 0.15):  # departments-api fails: GraphQL errors[], page fails
+        _, route, url_path, handler = departments[0]
+        end = world.http_call(op, t, DEPARTMENTS, "GET", route, url_path, handler, status_code=500)
         op.status, op.status_message = StatusCode.ERROR, "departments-api returned 500"
         op.events.append(
             (
