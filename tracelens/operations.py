@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 from opentelemetry.semconv._incubating.attributes import (
     db_attributes as db_old,
@@ -64,6 +63,12 @@ _SQL_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
 _SQL_STRING = re.compile(r"'(?:[^']|'')*'")
 _SQL_NUMBER = re.compile(r"(?<![\w.$])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?![\w])", re.I)
 _SQL_PARAM = re.compile(r"\$\d+|%\(\w+\)s|%s|(?<![:\w]):\w+|\?")
+_SQL_LITERAL = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in (_SQL_STRING, _SQL_NUMBER, _SQL_PARAM)), re.I
+)
+_DIGIT = re.compile(r"\d")
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.\-]*:)?//([^/?#]*)([^?#]*)", re.I)
+_PORT = re.compile(r":\d*$")
 _SQL_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)")
 _SQL_VALUES = re.compile(r"(VALUES\s*\(\?\))(?:\s*,\s*\(\?\))+", re.I)
 _SPACE = re.compile(r"\s+")
@@ -86,19 +91,24 @@ _NAME_IDS = re.compile(
 
 def normalise_statement(statement: str) -> str:
     """A SQL (or other query) text with comments, literals and placeholder lists folded."""
-    text = _SQL_COMMENT.sub(" ", statement)
-    text = _SQL_STRING.sub("?", text)
-    text = _SQL_NUMBER.sub("?", text)
-    text = _SQL_PARAM.sub("?", text)
-    text = _SQL_LIST.sub("(?)", text)
-    text = _SQL_VALUES.sub(r"\1", text)
+    text = statement
+    if "--" in text or "/*" in text:
+        text = _SQL_COMMENT.sub(" ", text)
+    text = _SQL_LITERAL.sub("?", text)  # strings first: one pass keeps '1' from being a number
+    if "(" in text:
+        text = _SQL_LIST.sub("(?)", text)
+        text = _SQL_VALUES.sub(r"\1", text)
     return _SPACE.sub(" ", text).strip()[:400]
 
 
 def normalise_path(path: str) -> str:
     """A URL path with query dropped and id-like segments replaced by `{id}`."""
     path = path.split("?", 1)[0].split("#", 1)[0]
-    return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
+    # Every id shape but an email has a digit: most segments skip the full pattern.
+    return "/".join(
+        "{id}" if (_DIGIT.search(seg) or "@" in seg) and _ID_SEGMENT.match(seg) else seg
+        for seg in path.split("/")
+    )
 
 
 def normalise_name(name: str) -> str:
@@ -119,6 +129,8 @@ def _first(attrs: Mapping[str, AttributeValue], keys: tuple[str, ...]) -> str:
 
 
 def _compute(name: str, kind: SpanKind, attrs: Mapping[str, AttributeValue]) -> str:
+    if not attrs:
+        return normalise_name(name)
     gql_type, gql_name = _first(attrs, GRAPHQL[:1]), _first(attrs, GRAPHQL[1:])
     if gql_type or gql_name:
         return f"{gql_type or 'graphql'} {gql_name}".strip()
@@ -139,10 +151,11 @@ def _compute(name: str, kind: SpanKind, attrs: Mapping[str, AttributeValue]) -> 
     host = _first(attrs, HOST)
     path = ""
     if url:
-        try:
-            parts = urlsplit(url)
-            path, host = parts.path, host or (parts.hostname or "")
-        except ValueError:  # a malformed URL is still a name; fall through to the path
+        match = _URL.match(url)
+        if match:
+            netloc, path = match.group(1), match.group(2)
+            host = host or _PORT.sub("", netloc.rsplit("@", 1)[-1]).strip("[]").lower()
+        else:  # a relative or malformed URL: its path is all there is
             path = url
     path = path or _first(attrs, HTTP_PATH)
     if not (method or route or path):
@@ -163,10 +176,10 @@ def operation_of(span: Span) -> str:
     except KeyError:
         pass
     except TypeError:  # an unhashable attribute value from a lax reader: compute uncached
-        return _compute(span.name, span.kind, attrs)
+        return _compute(span.name, span.kind, dict(relevant))
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()
-    op = _cache[key] = _compute(span.name, span.kind, attrs)
+    op = _cache[key] = _compute(span.name, span.kind, dict(relevant))
     return op
 
 
