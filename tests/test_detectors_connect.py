@@ -57,12 +57,12 @@ def request(connect_ms: int, tls_ms: int, tid: str, reused: bool = False):
 
 def test_a_new_tls_connection_the_baseline_did_not_need_is_connect_time():
     base = build_baseline(analyze_trace(request(0, 0, f"b{n}", reused=True)) for n in range(3))
-    findings = {f.operation: f for f in Connect().detect(analyze_trace(request(30, 90, "s")), base)}
-    assert set(findings) == {"http.connect", "http.tls"}
-    tls = findings["http.tls"]
-    assert tls.saving_ns == 90 * MS
-    (sid,) = tls.span_ids
-    assert tls.edits.duration_ns == {sid: 0}  # the baseline reused its connection
+    (f,) = Connect().detect(analyze_trace(request(30, 90, "s")), base)
+    assert (f.service, f.operation) == ("api", "connection set-up")
+    assert f.evidence["operations"] == ["http.connect", "http.tls"]
+    assert f.saving_ns == 120 * MS
+    assert sorted(f.edits.duration_ns.values()) == [0, 0]  # the baseline reused its connection
+    assert set(f.edits.duration_ns) == set(f.span_ids)
 
 
 def test_set_up_as_fast_as_the_baseline_is_a_near_miss():

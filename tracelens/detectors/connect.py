@@ -11,7 +11,6 @@ from tracelens.analysis import TraceAnalysis
 from tracelens.baseline import Baseline
 from tracelens.detectors.facts import MS, facts_of, host_of, is_connection
 from tracelens.model import Edits, Finding
-from tracelens.operations import OpKey
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,9 @@ class Connect:
     and `HTTP wait_for_connection`; spans carrying `http.conn.reused`) whose time beyond the
     baseline median of their operation (zero when the baseline never needed one: its
     connections were reused) adds up to ≥ `min_excess_ns` of critical-path time in a trace;
-    ≥ `absolute_ns` when there is no baseline at all. One finding per operation; the fix is each
+    ≥ `absolute_ns` when there is no baseline at all. One finding per service (connect, TLS and
+    pool wait share one fix: reuse connections), named after the operation when there is one
+    kind of span, else "connection set-up"; the fix is each
     span at its baseline duration (its own time, for a span whose children are claimed apart).
     """
 
@@ -32,18 +33,25 @@ class Connect:
     def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
         facts = facts_of(analysis)
         spans = facts.spans
-        groups: dict[OpKey, list[int]] = defaultdict(list)
+        by_service: dict[str, list[int]] = defaultdict(list)
         for i, s in enumerate(spans):
             if is_connection(s) and facts.on_path[i] > 0:
-                groups[facts.keys[i]].append(i)
-        for key, members in groups.items():
-            known = baseline.traces > 0
-            base = baseline.duration_ns.get(key, 0.0) if known else 0.0
-            base_self = baseline.self_ns.get(key, 0.0) if known else 0.0
+                by_service[s.service].append(i)
+        known = baseline.traces > 0
+        # One finding per service: connect, TLS and pool wait are one fix (reuse connections).
+        for service, members in by_service.items():
+            ops = sorted({facts.keys[i][1] for i in members})
+            key = (service, ops[0] if len(ops) == 1 else "connection set-up")
+            base_of = {
+                i: baseline.duration_ns.get(facts.keys[i], 0.0) if known else 0.0 for i in members
+            }
+            self_of = {
+                i: baseline.self_ns.get(facts.keys[i], 0.0) if known else 0.0 for i in members
+            }
             excess = {
-                i: min(facts.on_path[i], max(0, facts.self_ns[i] - int(base_self)))
+                i: min(facts.on_path[i], max(0, facts.self_ns[i] - int(self_of[i])))
                 if facts.tree.children[i]
-                else min(facts.on_path[i], max(0, spans[i].duration_ns - int(base)))
+                else min(facts.on_path[i], max(0, spans[i].duration_ns - int(base_of[i])))
                 for i in members
             }
             total = sum(excess.values())
@@ -55,9 +63,9 @@ class Connect:
             for i in slow:
                 if facts.tree.children[i]:
                     own = facts.self_ns[i]
-                    scale[spans[i].span_id] = min(1.0, base_self / own) if own else 1.0
+                    scale[spans[i].span_id] = min(1.0, self_of[i] / own) if own else 1.0
                 else:
-                    durations[spans[i].span_id] = int(base)
+                    durations[spans[i].span_id] = int(base_of[i])
             fresh = sum(1 for i in members if spans[i].attributes.get("http.conn.reused") is False)
             hosts = sorted({h for i in members if (h := host_of(spans[i]))})
             path_ns = sum(facts.on_path[i] for i in slow)
@@ -68,9 +76,9 @@ class Connect:
                 operation=key[1],
                 span_ids=tuple(spans[i].span_id for i in slow),
                 summary=(
-                    f"connection set-up: {len(slow)} {key[1]} spans ({key[0]}) held "
+                    f"connection set-up: {len(slow)} spans ({', '.join(ops)}) in {service} held "
                     f"{path_ns / MS:.0f} ms of the critical path, {total / MS:.0f} ms beyond "
-                    f"baseline ({base / MS:.1f} ms each)"
+                    "baseline"
                 ),
                 saving_ns=int(total),
                 edits=Edits(duration_ns=durations, gap_scale=scale),
@@ -79,7 +87,8 @@ class Connect:
                     "new_connections": fresh,
                     "hosts": hosts,
                     "durations_ns": [spans[i].duration_ns for i in slow],
-                    "baseline_ns": base if known else None,
+                    "operations": ops,
+                    "baseline_ns": [base_of[i] for i in slow] if known else None,
                     "on_path_ns": path_ns,
                     "example_span_ids": [spans[i].span_id for i in slow[:5]],
                 },
