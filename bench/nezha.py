@@ -64,7 +64,8 @@ def main() -> int:
         print(f"no dataset at {args.data}; skipping", file=sys.stderr)
         return 0
     cases = [
-        c for c in json.loads(manifest_path.read_text())
+        c
+        for c in json.loads(manifest_path.read_text())
         if c["usable"] and (args.all or c["latency_fault"])
     ]
     header = f"{'case':58} {'p90x':>5} {'top service':28} {'rank':>4} {'secs':>5}"
@@ -86,8 +87,10 @@ def main() -> int:
         print(f"{case['case_id']:58} {ratio:5.2f} {top_name:28} {rank or '-':>4} {seconds:5.1f}")
         if args.verbose:
             for c in report.contributor_rows[:5]:
-                print(f"      {c.pattern or '-':11} {c.service:28} {c.operation[:40]:40} "
-                      f"{c.excess_ns / 1e6:9.1f} ms  share {c.share:5.2f}")
+                print(
+                    f"      {c.pattern or '-':11} {c.service:28} {c.operation[:40]:40} "
+                    f"{c.excess_ns / 1e6:9.1f} ms  share {c.share:5.2f}"
+                )
         if case["latency_fault"]:
             first += rank == 1
             top3 += rank is not None and rank <= 3

@@ -43,20 +43,53 @@ def request(i: int, rng: random.Random) -> Trace:
     spans: list[Span] = []
     t = T0 + i * 50 * MS
 
-    def add(parent: str | None, service: str, name: str, kind: SpanKind, start: int, end: int,
-            **attrs: str | int) -> str:
+    def add(
+        parent: str | None,
+        service: str,
+        name: str,
+        kind: SpanKind,
+        start: int,
+        end: int,
+        **attrs: str | int,
+    ) -> str:
         sid = ids.span()
-        spans.append(Span(trace_id, sid, parent, service, name, kind, start, end,
-                          attributes=attrs, process=f"{service}-0"))
+        spans.append(
+            Span(
+                trace_id,
+                sid,
+                parent,
+                service,
+                name,
+                kind,
+                start,
+                end,
+                attributes=attrs,
+                process=f"{service}-0",
+            )
+        )
         return sid
 
     n_plus_one = rng.random() < 0.15
     slow_query = rng.random() < 0.05
     cursor = t + 2 * MS
-    root = add(None, "frontend", "GET /result/[id]", SpanKind.SERVER, t, t,
-               **{"http.route": "/result/[id]", "http.request.method": "GET"})
-    op = add(root, "bff", "query ResultPage", SpanKind.INTERNAL, cursor, cursor,
-             **{"graphql.operation.name": "ResultPage", "graphql.operation.type": "query"})
+    root = add(
+        None,
+        "frontend",
+        "GET /result/[id]",
+        SpanKind.SERVER,
+        t,
+        t,
+        **{"http.route": "/result/[id]", "http.request.method": "GET"},
+    )
+    op = add(
+        root,
+        "bff",
+        "query ResultPage",
+        SpanKind.INTERNAL,
+        cursor,
+        cursor,
+        **{"graphql.operation.name": "ResultPage", "graphql.operation.type": "query"},
+    )
     for api in ("diseases", "hospitals", "departments"):
         calls = rng.randint(20, 60) if n_plus_one and api == "hospitals" else rng.randint(4, 9)
         parallel = not (n_plus_one and api == "hospitals")
@@ -66,24 +99,68 @@ def request(i: int, rng: random.Random) -> Trace:
             if slow_query and api == "diseases":
                 dur += 400 * MS
             c0 = start + rng.randint(0, 2) * MS
-            client = add(op, "bff", "GET", SpanKind.CLIENT, c0, c0 + dur + 2 * MS,
-                         **{"server.address": api, "url.full": f"http://{api}/{api}/{rng.randint(1, 9999)}",
-                            "http.request.method": "GET"})
-            server = add(client, api, f"GET /{api}/{{id}}", SpanKind.SERVER, c0 + MS,
-                         c0 + dur + MS, **{"http.route": f"/{api}/{{id}}"})
-            add(server, api, "SELECT", SpanKind.CLIENT, c0 + 2 * MS, c0 + dur,
-                **{"db.system": "postgresql",
-                   "db.query.text": f"SELECT * FROM {api} WHERE id = {rng.randint(1, 9999)}"})
+            client = add(
+                op,
+                "bff",
+                "GET",
+                SpanKind.CLIENT,
+                c0,
+                c0 + dur + 2 * MS,
+                **{
+                    "server.address": api,
+                    "url.full": f"http://{api}/{api}/{rng.randint(1, 9999)}",
+                    "http.request.method": "GET",
+                },
+            )
+            server = add(
+                client,
+                api,
+                f"GET /{api}/{{id}}",
+                SpanKind.SERVER,
+                c0 + MS,
+                c0 + dur + MS,
+                **{"http.route": f"/{api}/{{id}}"},
+            )
+            add(
+                server,
+                api,
+                "SELECT",
+                SpanKind.CLIENT,
+                c0 + 2 * MS,
+                c0 + dur,
+                **{
+                    "db.system": "postgresql",
+                    "db.query.text": f"SELECT * FROM {api} WHERE id = {rng.randint(1, 9999)}",
+                },
+            )
             if not parallel:
                 start = c0 + dur + 2 * MS
             cursor = max(cursor, c0 + dur + 2 * MS)
     end = cursor + 3 * MS
-    spans[1] = Span(trace_id, spans[1].span_id, root, "bff", "query ResultPage",
-                    SpanKind.INTERNAL, t + 2 * MS, end, attributes=spans[1].attributes,
-                    process="bff-0")
-    spans[0] = Span(trace_id, spans[0].span_id, None, "frontend", "GET /result/[id]",
-                    SpanKind.SERVER, t, end + MS, attributes=spans[0].attributes,
-                    process="frontend-0")
+    spans[1] = Span(
+        trace_id,
+        spans[1].span_id,
+        root,
+        "bff",
+        "query ResultPage",
+        SpanKind.INTERNAL,
+        t + 2 * MS,
+        end,
+        attributes=spans[1].attributes,
+        process="bff-0",
+    )
+    spans[0] = Span(
+        trace_id,
+        spans[0].span_id,
+        None,
+        "frontend",
+        "GET /result/[id]",
+        SpanKind.SERVER,
+        t,
+        end + MS,
+        attributes=spans[0].attributes,
+        process="frontend-0",
+    )
     return Trace(trace_id, tuple(spans))
 
 
@@ -108,8 +185,16 @@ def analyse(path: str, csv_path: str) -> None:
     timings["total"] = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     top = report.contributor_rows[0]
-    print(json.dumps({"timings": timings, "peak_mb": peak_mb, "traces": report.stats.count,
-                      "top": f"{top.pattern or '-'} {top.service} {top.operation}"}))
+    print(
+        json.dumps(
+            {
+                "timings": timings,
+                "peak_mb": peak_mb,
+                "traces": report.stats.count,
+                "top": f"{top.pattern or '-'} {top.service} {top.operation}",
+            }
+        )
+    )
 
 
 def main() -> int:
@@ -126,11 +211,15 @@ def main() -> int:
     t = time.perf_counter()
     spans = generate(corpus, args.traces)
     size_mb = corpus.stat().st_size / 1e6
-    print(f"corpus: {args.traces:,} traces, {spans:,} spans, {size_mb:,.0f} MB of OTLP JSON lines "
-          f"(generated in {time.perf_counter() - t:.1f} s)")
+    print(
+        f"corpus: {args.traces:,} traces, {spans:,} spans, {size_mb:,.0f} MB of OTLP JSON lines "
+        f"(generated in {time.perf_counter() - t:.1f} s)"
+    )
     done = subprocess.run(
         [sys.executable, __file__, "--_analyse", str(corpus), str(workdir / "top.csv")],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"{'stage':32} {'seconds':>8}")
@@ -139,8 +228,10 @@ def main() -> int:
     total = result["timings"]["total"]
     print(f"\nspans/s end to end: {spans / total:,.0f}; peak memory: {result['peak_mb']:,.0f} MB")
     print(f"top contributor: {result['top']}")
-    print(f"target: <= 5 s and <= 2048 MB for 10,000 traces: "
-          f"{'met' if total <= 5 and result['peak_mb'] <= 2048 else 'NOT met'}")
+    print(
+        f"target: <= 5 s and <= 2048 MB for 10,000 traces: "
+        f"{'met' if total <= 5 and result['peak_mb'] <= 2048 else 'NOT met'}"
+    )
     if not args.keep:
         for f in workdir.iterdir():
             f.unlink()

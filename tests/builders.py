@@ -45,13 +45,23 @@ def span(
     events: tuple[Event, ...] = (),
 ) -> SpanSpec:
     return SpanSpec(
-        name, start, end, tuple(children), service, kind, dict(attrs or {}), span_id, status,
-        process, events,
+        name,
+        start,
+        end,
+        tuple(children),
+        service,
+        kind,
+        dict(attrs or {}),
+        span_id,
+        status,
+        process,
+        events,
     )
 
 
-def flatten(root: SpanSpec, trace_id: str = "0af7651916cd43dd8448eb211c80319c",
-            parent_id: str | None = None) -> list[Span]:
+def flatten(
+    root: SpanSpec, trace_id: str = "0af7651916cd43dd8448eb211c80319c", parent_id: str | None = None
+) -> list[Span]:
     """Depth-first list of Spans with parent ids filled in (iterative: deep chains are fine)."""
     out: list[Span] = []
     stack: list[tuple[SpanSpec, str | None]] = [(root, parent_id)]
@@ -60,9 +70,17 @@ def flatten(root: SpanSpec, trace_id: str = "0af7651916cd43dd8448eb211c80319c",
         sid = spec.span_id or f"{next(_ids):016x}"
         out.append(
             Span(
-                trace_id=trace_id, span_id=sid, parent_id=parent, service=spec.service,
-                name=spec.name, kind=spec.kind, start_ns=spec.start, end_ns=spec.end,
-                status=spec.status, attributes=dict(spec.attrs), events=spec.events,
+                trace_id=trace_id,
+                span_id=sid,
+                parent_id=parent,
+                service=spec.service,
+                name=spec.name,
+                kind=spec.kind,
+                start_ns=spec.start,
+                end_ns=spec.end,
+                status=spec.status,
+                attributes=dict(spec.attrs),
+                events=spec.events,
                 process=spec.process or spec.service,
             )
         )
@@ -70,12 +88,15 @@ def flatten(root: SpanSpec, trace_id: str = "0af7651916cd43dd8448eb211c80319c",
     return out
 
 
-def trace(root: SpanSpec, *extra: Span, trace_id: str = "0af7651916cd43dd8448eb211c80319c") -> Trace:
+def trace(
+    root: SpanSpec, *extra: Span, trace_id: str = "0af7651916cd43dd8448eb211c80319c"
+) -> Trace:
     return Trace(trace_id=trace_id, spans=(*flatten(root, trace_id), *extra))
 
 
-def names(spans_by_id: Mapping[str, Span] | Iterable[Span],
-          path: Sequence[Segment]) -> list[tuple[str, int, int]]:
+def names(
+    spans_by_id: Mapping[str, Span] | Iterable[Span], path: Sequence[Segment]
+) -> list[tuple[str, int, int]]:
     """(span name, start, end) for each segment, for readable assertions."""
     by_id = spans_by_id if isinstance(spans_by_id, Mapping) else {s.span_id: s for s in spans_by_id}
     return [(by_id[s.span_id].name, s.start_ns, s.end_ns) for s in path]

@@ -32,8 +32,20 @@ def test_csv_has_the_documented_columns_in_order(traces_file, tmp_path, capsys):
     assert main(["slowest", "-s", str(traces_file), "-r", "result", "--csv", str(target)]) == 0
     rows = list(csv.reader(target.open()))
     assert rows[0][:13] == [
-        "rank", "pattern", "service", "operation", "slow_ms", "baseline_ms", "excess_ms", "share",
-        "ci_low_ms", "ci_high_ms", "traces", "example_trace_id", "whatif_p90_ms"]
+        "rank",
+        "pattern",
+        "service",
+        "operation",
+        "slow_ms",
+        "baseline_ms",
+        "excess_ms",
+        "share",
+        "ci_low_ms",
+        "ci_high_ms",
+        "traces",
+        "example_trace_id",
+        "whatif_p90_ms",
+    ]
     assert rows[1][0] == "1"
 
 
@@ -52,8 +64,9 @@ def test_fail_on_slo_exits_3_when_p90_breaks_it(traces_file, capsys):
 def test_several_routes_exit_2_with_the_list(tmp_path, capsys):
     path = tmp_path / "mixed.jsonl"
     with path.open("wb") as out:
-        write_otlp_lines([page(i, "/a", 10) for i in range(3)] +
-                         [page(i + 3, "/b", 10) for i in range(2)], out)
+        write_otlp_lines(
+            [page(i, "/a", 10) for i in range(3)] + [page(i + 3, "/b", 10) for i in range(2)], out
+        )
     assert main(["slowest", "-s", str(path)]) == 2
     err = capsys.readouterr().err
     assert "GET /a (3)" in err
@@ -75,9 +88,22 @@ def test_bad_usage_exits_2(traces_file, capsys):
 
 def test_the_console_script_runs(traces_file):
     done = subprocess.run(
-        [sys.executable, "-m", "tracelens", "slowest", "-s", str(traces_file), "-r", "result",
-         "--top", "3"],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "tracelens",
+            "slowest",
+            "-s",
+            str(traces_file),
+            "-r",
+            "result",
+            "--top",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "result" in done.stdout

@@ -18,20 +18,51 @@ def page(i: int, route: str, db_ms: int, t0: int = 1_700_000_000_000 * MS):
     """A page that calls one API, which runs one query; the query's time varies."""
     start = t0 + i * 1000 * MS
     return trace(
-        span("GET", start, start + (db_ms + 30) * MS, service="web", kind=SERVER,
-             attrs={"http.route": route, "http.request.method": "GET"}, children=[
-                 span("GET", start + 5 * MS, start + (db_ms + 25) * MS, service="web",
-                      kind=CLIENT, attrs={"http.request.method": "GET", "server.address": "api",
-                                          "url.full": "http://api/items"}, children=[
-                          span("GET /items", start + 6 * MS, start + (db_ms + 24) * MS,
-                               service="api", kind=SERVER, attrs={"http.route": "/items"},
-                               children=[span("SELECT items", start + 8 * MS,
-                                              start + (db_ms + 8) * MS, service="api",
-                                              kind=CLIENT, attrs={
-                                                  "db.system": "postgresql",
-                                                  "db.query.text": "SELECT * FROM items"})]),
-                      ]),
-             ]),
+        span(
+            "GET",
+            start,
+            start + (db_ms + 30) * MS,
+            service="web",
+            kind=SERVER,
+            attrs={"http.route": route, "http.request.method": "GET"},
+            children=[
+                span(
+                    "GET",
+                    start + 5 * MS,
+                    start + (db_ms + 25) * MS,
+                    service="web",
+                    kind=CLIENT,
+                    attrs={
+                        "http.request.method": "GET",
+                        "server.address": "api",
+                        "url.full": "http://api/items",
+                    },
+                    children=[
+                        span(
+                            "GET /items",
+                            start + 6 * MS,
+                            start + (db_ms + 24) * MS,
+                            service="api",
+                            kind=SERVER,
+                            attrs={"http.route": "/items"},
+                            children=[
+                                span(
+                                    "SELECT items",
+                                    start + 8 * MS,
+                                    start + (db_ms + 8) * MS,
+                                    service="api",
+                                    kind=CLIENT,
+                                    attrs={
+                                        "db.system": "postgresql",
+                                        "db.query.text": "SELECT * FROM items",
+                                    },
+                                )
+                            ],
+                        ),
+                    ],
+                ),
+            ],
+        ),
         trace_id=f"{i + 1:032x}",
     )
 
@@ -48,8 +79,9 @@ def test_excesses_add_up_to_the_gap_between_the_sets():
     report = tracelens.slowest(corpus(), route="result")
     slow = {t.trace_id: t for t in report.trace_rows if t.group == "slow"}
     base = {t.trace_id: t for t in report.trace_rows if t.group == "baseline"}
-    gap = (sum(t.duration_ns for t in slow.values()) / len(slow)
-           - sum(t.duration_ns for t in base.values()) / len(base))
+    gap = sum(t.duration_ns for t in slow.values()) / len(slow) - sum(
+        t.duration_ns for t in base.values()
+    ) / len(base)
     assert sum(c.excess_ns for c in report.contributor_rows) == pytest.approx(gap, rel=1e-9)
 
 
@@ -84,7 +116,8 @@ def test_before_after_mode_takes_the_baseline_from_another_window():
     after = [page(i + 100, "/result/[id]", 400) for i in range(50)]
     t0 = 1_700_000_000_000 * MS
     report = tracelens.slowest(
-        before + after, route="result",
+        before + after,
+        route="result",
         window=Window(t0 + 100 * 1000 * MS, None),
         baseline_window=Window(t0, t0 + 100 * 1000 * MS),
     )
@@ -98,6 +131,18 @@ def test_the_api_returns_dataframes():
     report = tracelens.slowest(corpus(), route="result")
     frame = report.contributors
     assert list(frame.columns[:13]) == [
-        "rank", "pattern", "service", "operation", "slow_ms", "baseline_ms", "excess_ms", "share",
-        "ci_low_ms", "ci_high_ms", "traces", "example_trace_id", "whatif_p90_ms"]
+        "rank",
+        "pattern",
+        "service",
+        "operation",
+        "slow_ms",
+        "baseline_ms",
+        "excess_ms",
+        "share",
+        "ci_low_ms",
+        "ci_high_ms",
+        "traces",
+        "example_trace_id",
+        "whatif_p90_ms",
+    ]
     assert len(report.traces) == 200

@@ -12,11 +12,25 @@ def gateway_trace(route: str):
     #    HTTP POST (client)
     #      <route> (server in another service) <- the page users mean
     return trace(
-        span("/*", 0, 100, service="gateway", kind=SERVER, children=[
-            span("HTTP POST", 1, 99, service="gateway", kind=CLIENT, children=[
-                span(route, 5, 95, service="travel", kind=SERVER),
-            ]),
-        ])
+        span(
+            "/*",
+            0,
+            100,
+            service="gateway",
+            kind=SERVER,
+            children=[
+                span(
+                    "HTTP POST",
+                    1,
+                    99,
+                    service="gateway",
+                    kind=CLIENT,
+                    children=[
+                        span(route, 5, 95, service="travel", kind=SERVER),
+                    ],
+                ),
+            ],
+        )
     )
 
 
@@ -33,8 +47,19 @@ def test_a_generic_gateway_root_names_the_route_below_it():
 
 
 def test_http_route_attribute_wins_over_the_span_name():
-    t = trace(span("GET", 0, 10, kind=SERVER, attrs={
-        "http.route": "/result/[id]", "http.request.method": "GET", "url.path": "/result/42"}))
+    t = trace(
+        span(
+            "GET",
+            0,
+            10,
+            kind=SERVER,
+            attrs={
+                "http.route": "/result/[id]",
+                "http.request.method": "GET",
+                "url.path": "/result/42",
+            },
+        )
+    )
     assert route_of(build_tree(t))[0] == "GET /result/[id]"
 
 
@@ -52,6 +77,13 @@ def test_a_leading_slash_means_the_exact_route():
 
 
 def test_graphql_operation_names_are_routes():
-    t = trace(span("query ResultPage", 0, 10, kind=SERVER, attrs={
-        "graphql.operation.name": "ResultPage", "graphql.operation.type": "query"}))
+    t = trace(
+        span(
+            "query ResultPage",
+            0,
+            10,
+            kind=SERVER,
+            attrs={"graphql.operation.name": "ResultPage", "graphql.operation.type": "query"},
+        )
+    )
     assert RouteMatcher("resultpage").match(build_tree(t)) is not None

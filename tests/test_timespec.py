@@ -6,8 +6,14 @@ from tracelens.timespec import parse_duration_ns, parse_time_ns
 
 @pytest.mark.parametrize(
     ("text", "ns"),
-    [("3s", 3_000_000_000), ("250ms", 250_000_000), ("1m30s", 90_000_000_000),
-     ("2h", 7_200_000_000_000), ("1.5", 1_500_000_000), ("500us", 500_000)],
+    [
+        ("3s", 3_000_000_000),
+        ("250ms", 250_000_000),
+        ("1m30s", 90_000_000_000),
+        ("2h", 7_200_000_000_000),
+        ("1.5", 1_500_000_000),
+        ("500us", 500_000),
+    ],
 )
 def test_durations_read_as_users_type_them(text, ns):
     assert parse_duration_ns(text) == ns

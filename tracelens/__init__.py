@@ -1,10 +1,10 @@
 """tracelens: why is p90 slow, and what do we fix first?
 
-    import tracelens
-    report = tracelens.slowest("traces.jsonl", route="result")
-    report.contributors      # pandas DataFrame, ranked by share of the p90 excess
-    report.findings          # pattern instances with their evidence
-    report.traces            # one row per analysed trace
+import tracelens
+report = tracelens.slowest("traces.jsonl", route="result")
+report.contributors      # pandas DataFrame, ranked by share of the p90 excess
+report.findings          # pattern instances with their evidence
+report.traces            # one row per analysed trace
 """
 
 from __future__ import annotations

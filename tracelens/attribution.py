@@ -27,7 +27,7 @@ The 95% interval comes from a vectorised bootstrap over traces; the excess split
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -94,13 +94,52 @@ def attribute(
     seed: int = 0,
     resamples: int = 2000,
     top: int | None = None,
+    stratum: Callable[[TraceAnalysis], str] | None = None,
 ) -> tuple[Contributor, ...]:
-    """Rank contributors by how much of the slow-minus-baseline mean duration each explains."""
+    """Rank contributors by how much of the slow-minus-baseline mean duration each explains.
+
+    With `stratum` (e.g. the page a gateway request really served), baseline traces are weighted
+    so that each stratum counts as much as it does among the slow traces: a slow set made of heavy
+    pages is compared with the same pages' baseline, not with an average over lighter ones.
+    """
     if not slow:
         return ()
     claims = build_claims([*slow, *baseline])
     times = path_times(slow, baseline, claims)
-    return rank(times, claims.summaries, seed=seed, resamples=resamples, top=top)
+    weights = (
+        baseline_weights([stratum(a) for a in slow], [stratum(a) for a in baseline])
+        if stratum is not None and baseline
+        else None
+    )
+    return rank(
+        times, claims.summaries, seed=seed, resamples=resamples, top=top, base_weights=weights
+    )
+
+
+def baseline_weights(
+    slow_strata: Sequence[str], base_strata: Sequence[str], min_traces: int = 3
+) -> FloatArray:
+    """Weights (summing to 1) over baseline traces that give each stratum its slow-set share.
+
+    A stratum with fewer than `min_traces` baseline traces can't stand for itself: its share is
+    spread over all baseline traces, as an unweighted baseline would.
+    """
+    n_base = len(base_strata)
+    slow_share = Counter(slow_strata)
+    base_count = Counter(base_strata)
+    weights = np.zeros(n_base)
+    pooled = 0.0
+    index: dict[str, list[int]] = {}
+    for i, name in enumerate(base_strata):
+        index.setdefault(name, []).append(i)
+    for name, count in slow_share.items():
+        share = count / len(slow_strata)
+        if base_count[name] >= min_traces:
+            weights[index[name]] += share / base_count[name]
+        else:
+            pooled += share
+    weights += pooled / n_base
+    return weights
 
 
 def build_claims(analyses: Iterable[TraceAnalysis]) -> Claims:
@@ -262,11 +301,34 @@ def bootstrap_means(x: FloatArray, rng: np.random.Generator, resamples: int) -> 
 
 
 def bootstrap_excess(
-    slow_ns: FloatArray, base_ns: FloatArray, *, seed: int = 0, resamples: int = 2000
+    slow_ns: FloatArray,
+    base_ns: FloatArray,
+    *,
+    seed: int = 0,
+    resamples: int = 2000,
+    base_weights: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """95% bootstrap interval (low, high) of mean(slow) - mean(base) for every column."""
+    """95% bootstrap interval (low, high) of mean(slow) - mean(base) for every column.
+
+    With `base_weights`, each resample's baseline mean is the weighted mean of the traces drawn.
+    """
     rng = np.random.default_rng(seed)
-    diff = bootstrap_means(slow_ns, rng, resamples) - bootstrap_means(base_ns, rng, resamples)
+    slow_means = bootstrap_means(slow_ns, rng, resamples)
+    if base_weights is None:
+        base_means = bootstrap_means(base_ns, rng, resamples)
+    else:
+        n = base_ns.shape[0]
+        weighted = (
+            bootstrap_means(
+                np.column_stack([base_ns * base_weights[:, None], base_weights]), rng, resamples
+            )
+            * n
+        )
+        totals = weighted[:, -1:]
+        base_means = np.divide(
+            weighted[:, :-1], totals, out=np.zeros_like(weighted[:, :-1]), where=totals > 0
+        )
+    diff = slow_means - base_means
     low, high = np.percentile(diff, [2.5, 97.5], axis=0)
     return low, high
 
@@ -292,20 +354,24 @@ def rank(
     seed: int = 0,
     resamples: int = 2000,
     top: int | None = None,
+    base_weights: FloatArray | None = None,
 ) -> tuple[Contributor, ...]:
     """Turn path-time matrices into ranked Contributors with intervals and the calls split."""
     n_slow, n_base = times.slow_ns.shape[0], times.base_ns.shape[0]
     if n_slow == 0 or not times.keys:
         return ()
+    weights = base_weights if base_weights is not None else np.full(n_base, 1.0 / max(n_base, 1))
     slow_mean = times.slow_ns.sum(axis=0) / n_slow
-    base_mean = times.base_ns.sum(axis=0) / n_base if n_base else np.zeros(len(times.keys))
+    base_mean = weights @ times.base_ns if n_base else np.zeros(len(times.keys))
     slow_calls = times.slow_calls.mean(axis=0)
-    base_calls = times.base_calls.mean(axis=0) if n_base else np.zeros(len(times.keys))
+    base_calls = weights @ times.base_calls if n_base else np.zeros(len(times.keys))
     excess = slow_mean - base_mean
     total = sum(times.slow_duration_ns) / n_slow - (
-        sum(times.base_duration_ns) / n_base if n_base else 0.0
+        float(weights @ np.asarray(times.base_duration_ns, dtype=np.float64)) if n_base else 0.0
     )
-    low, high = bootstrap_excess(times.slow_ns, times.base_ns, seed=seed, resamples=resamples)
+    low, high = bootstrap_excess(
+        times.slow_ns, times.base_ns, seed=seed, resamples=resamples, base_weights=base_weights
+    )
     held = (times.slow_ns > 0).sum(axis=0)
     example = times.slow_ns.argmax(axis=0)
     order = sorted(range(len(times.keys)), key=lambda j: (-excess[j], times.keys[j]))

@@ -48,8 +48,11 @@ def _span(s: Span) -> dict[str, Any]:
         out["parentSpanId"] = s.parent_id
     if s.events:
         out["events"] = [
-            {"timeUnixNano": str(e.time_ns), "name": e.name,
-             "attributes": _attributes(e.attributes.items())}
+            {
+                "timeUnixNano": str(e.time_ns),
+                "name": e.name,
+                "attributes": _attributes(e.attributes.items()),
+            }
             for e in s.events
         ]
     if s.links:
@@ -67,10 +70,14 @@ def trace_to_otlp(trace: Trace) -> dict[str, Any]:
         attrs: list[tuple[str, AttributeValue]] = [("service.name", service)]
         if process and process != service:
             attrs.append(("service.instance.id", process))
-        resource_spans.append({
-            "resource": {"attributes": _attributes(attrs)},
-            "scopeSpans": [{"scope": {"name": "tracelens"}, "spans": [_span(s) for s in spans]}],
-        })
+        resource_spans.append(
+            {
+                "resource": {"attributes": _attributes(attrs)},
+                "scopeSpans": [
+                    {"scope": {"name": "tracelens"}, "spans": [_span(s) for s in spans]}
+                ],
+            }
+        )
     return {"resourceSpans": resource_spans}
 
 

@@ -24,7 +24,7 @@ from tracelens.detectors import Detector, default_detectors, detect_all
 from tracelens.errors import UsageError
 from tracelens.model import Report, RouteStats, Selection, Trace, TraceSummary
 from tracelens.routes import RouteMatcher, display_route, route_of
-from tracelens.sources import Source, Window, open_source
+from tracelens.sources import ReadIssue, Source, Window, as_source
 from tracelens.whatif import whatif_for_contributors
 
 Progress = Callable[[int], None]  # called with the number of traces read so far
@@ -77,7 +77,9 @@ def slowest(
     base = [with_findings[id(a)] for a in base]
     clock.lap("detectors")
 
-    contributors = attribute(slow, base, seed=seed, resamples=resamples, top=top)
+    contributors = attribute(
+        slow, base, seed=seed, resamples=resamples, top=top, stratum=lambda a: route_of(a.tree)[0]
+    )
     clock.lap("attribution + bootstrap")
     findings = tuple(f for a in current for f in a.findings)
     whatif = whatif_for_contributors(current, contributors, findings)
@@ -114,8 +116,14 @@ def slowest(
         contributor_rows=contributors,
         finding_rows=tuple(f for a in slow for f in a.findings),
         trace_rows=tuple(
-            _summary(a, "slow" if a.trace.trace_id in slow_ids else
-                     "baseline" if a.trace.trace_id in base_ids else "")
+            _summary(
+                a,
+                "slow"
+                if a.trace.trace_id in slow_ids
+                else "baseline"
+                if a.trace.trace_id in base_ids
+                else "",
+            )
             for a in (*current, *(before or ()))
         ),
         example_path=example.path if example else (),
@@ -144,18 +152,11 @@ def _read(
     window: Window | None,
     baseline_window: Window | None,
     progress: Progress | None,
-) -> tuple[list[TraceAnalysis], list[object]]:
+) -> tuple[list[TraceAnalysis], list[ReadIssue]]:
     """Read and analyse every trace in the current and baseline windows."""
-    if source is None or isinstance(source, str):
-        src: Source | None = open_source(source)
-        # A source can narrow its reads to one window; with two windows it must give both.
-        stream: Iterable[Trace] = src.traces(window if baseline_window is None else None)
-    elif hasattr(source, "traces") and hasattr(source, "issues"):
-        src = source  # type: ignore[assignment]
-        stream = src.traces(window if baseline_window is None else None)  # type: ignore[union-attr]
-    else:
-        src = None
-        stream = source  # type: ignore[assignment]
+    src = as_source(source)
+    # A source can narrow its reads to one window; with two windows it must give both.
+    stream = src.traces(window if baseline_window is None else None)
     analyses: list[TraceAnalysis] = []
     # Analyses hold millions of small objects that never form cycles; collecting them repeatedly
     # while they are being built costs more than the analysis itself.
@@ -173,7 +174,7 @@ def _read(
     finally:
         if gc_was_enabled:
             gc.enable()
-    return analyses, list(src.issues) if src else []
+    return analyses, list(src.issues)
 
 
 def _in(window: Window | None, t_ns: int) -> bool:
@@ -254,9 +255,6 @@ def _example(slow: Sequence[TraceAnalysis], trace_id: str | None) -> TraceAnalys
     return ordered[len(ordered) // 2] if ordered else None
 
 
-def _skipped(issues: Sequence[object]) -> dict[str, int]:
-    reasons: Counter[str] = Counter()
-    for issue in issues:
-        message = str(getattr(issue, "message", issue))
-        reasons[message.split(":", 1)[0][:80]] += 1
-    return dict(reasons)
+def _skipped(issues: Sequence[ReadIssue]) -> dict[str, int]:
+    """Read issues grouped by the first clause of their message."""
+    return dict(Counter(issue.message.split(":", 1)[0][:80] for issue in issues))

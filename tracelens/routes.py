@@ -1,4 +1,4 @@
-"""Which page a trace served: `route_of(tree)` names it, `RouteMatcher(route).match(tree)` selects it.
+"""Which page a trace served: `route_of(tree)` names it; `RouteMatcher(route)` selects by it.
 
 A route is what users call the page. `--route result` matches entry spans by `http.route`, URL path
 template, GraphQL operation name or span name: a case-insensitive substring, or, with a leading
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from tracelens.graph import SpanTree
 from tracelens.model import Span, SpanKind
 
-ENTRY_DEPTH = 4  # how far below the root an entry span may sit (gateway -> handler -> client -> server)
+# How far below the root an entry span may sit: gateway -> handler -> client -> server.
+ENTRY_DEPTH = 4
 
 _GENERIC = re.compile(
     r"^(?:/\*?|\*|/\{[^}]*\}|(?:http\s+)?(?:get|post|put|patch|delete|head|options)(?:\s+/?\*?)?"
@@ -39,20 +40,35 @@ def path_template(path: str) -> str:
 
 def route_names(span: Span) -> list[str]:
     """Every name a user might call this span's page by, most specific first."""
+    return [name for _, name in _ranked_names(span)]
+
+
+def _ranked_names(span: Span) -> list[tuple[int, str]]:
+    """(strength, name): 3 for a declared route or operation, 2 for a URL path template or a
+    path-like span name, 1 for a specific span name, 0 for a generic one."""
     attrs = span.attributes
-    names: list[str] = []
+    names: list[tuple[int, str]] = []
     for key in ("http.route", "graphql.operation.name"):
         value = attrs.get(key)
         if isinstance(value, str) and value:
-            names.append(value)
+            names.append((3, value))
     for key in ("url.path", "http.target", "http.url", "url.full"):
         value = attrs.get(key)
         if isinstance(value, str) and value:
             match = _URL_PATH.match(value)
-            names.append(path_template(match.group(1) if match else value))
+            names.append((2, path_template(match.group(1) if match else value)))
             break
-    names.append(span.name)
+    name = span.name
+    if _is_generic(name):
+        names.append((0, name))
+    else:
+        tail = name.split(" ", 1)[-1]
+        names.append((2 if tail.startswith("/") else 1, name))
     return names
+
+
+def _strength(span: Span) -> int:
+    return max(strength for strength, _ in _ranked_names(span))
 
 
 def _is_generic(name: str) -> bool:
@@ -73,27 +89,36 @@ def display_route(span: Span) -> str:
 def entry_spans(tree: SpanTree) -> Iterator[tuple[int, Span]]:
     """The root, then server spans (or, in traces without kinds, any span) within ENTRY_DEPTH."""
     queue: deque[tuple[int, int]] = deque([(tree.root, 0)])
-    has_kinds = any(s.kind != SpanKind.UNSPECIFIED for s in tree.spans[:64])
+    # Traces recorded without span kinds (all INTERNAL or unspecified) have no server spans to
+    # look for; then any span near the top may carry the route.
+    has_servers = any(s.kind == SpanKind.SERVER for s in tree.spans)
     while queue:
         i, depth = queue.popleft()
         span = tree.spans[i]
-        if depth == 0 or not has_kinds or span.kind == SpanKind.SERVER:
+        if depth == 0 or not has_servers or span.kind == SpanKind.SERVER:
             yield depth, span
         if depth < ENTRY_DEPTH:
             queue.extend((c, depth + 1) for c in tree.children[i])
 
 
 def route_of(tree: SpanTree) -> tuple[str, Span]:
-    """The most specific route name of a trace and the entry span that carries it."""
-    fallback: tuple[str, Span] | None = None
+    """The most specific route name of a trace and the entry span that carries it.
+
+    The first entry span (breadth first) with the strongest kind of name wins: a declared route
+    beats a URL path, which beats a handler name such as `FilteringWebHandler.handle`.
+    """
+    best: tuple[int, Span] | None = None
     for _, span in entry_spans(tree):
         if span.service == "(trace)":
             continue
-        if fallback is None:
-            fallback = (display_route(span), span)
-        if any(not _is_generic(n) for n in route_names(span)):
-            return display_route(span), span
-    return fallback or (tree.root_span.name, tree.root_span)
+        strength = _strength(span)
+        if best is None or strength > best[0]:
+            best = (strength, span)
+            if strength == 3:
+                break
+    if best is None:
+        return tree.root_span.name, tree.root_span
+    return display_route(best[1]), best[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +134,12 @@ class RouteMatcher:
         return self.route.lower() in name.lower()
 
     def match(self, tree: SpanTree) -> Span | None:
-        """The first entry span (breadth first) whose route names match, else None."""
+        """The matching entry span with the strongest kind of name (first breadth first)."""
+        best: tuple[int, Span] | None = None
         for _, span in entry_spans(tree):
-            if any(self.matches_name(n) for n in route_names(span)):
-                return span
-        return None
+            strength = max(
+                (k for k, name in _ranked_names(span) if self.matches_name(name)), default=-1
+            )
+            if strength >= 0 and (best is None or strength > best[0]):
+                best = (strength, span)
+        return best[1] if best else None

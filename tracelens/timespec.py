@@ -1,4 +1,4 @@
-"""Times and durations as users type them: `parse_duration_ns("3s")`, `parse_time_ns("2026-11-25T10:00")`.
+"""Times and durations as users type them: `parse_duration_ns("3s")`, `parse_time_ns("1h")`.
 
 Durations take a unit (`ns`, `us`, `ms`, `s`, `m`, `h`, `d`), may chain (`1m30s`) and accept a bare
 number as seconds. Times are ISO 8601 (a missing zone means UTC), Unix seconds, or a duration ago
@@ -40,7 +40,9 @@ def parse_duration_ns(text: str) -> int:
         total += float(match.group(1)) * _UNIT_NS[match.group(2)]
         pos = match.end()
     if pos != len(value) or not value:
-        raise UsageError(f"can't read duration {text!r}: use a number and a unit, e.g. 3s, 250ms, 1h")
+        raise UsageError(
+            f"can't read duration {text!r}: use a number and a unit, e.g. 3s, 250ms, 1h"
+        )
     return round(total)
 
 

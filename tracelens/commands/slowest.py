@@ -98,9 +98,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from tracelens.report import terminal
 
-        terminal.render(
-            report, sys.stdout, jaeger_ui=args.jaeger_ui, grafana_url=args.grafana_url
-        )
+        terminal.render(report, sys.stdout, jaeger_ui=args.jaeger_ui, grafana_url=args.grafana_url)
     if args.fail_on_slo and report.stats.breaches_slo:
         return SLO_BREACHED
     return 0

@@ -9,10 +9,13 @@ store exist now; Jaeger and Tempo HTTP sources plug in through the same protocol
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from tracelens.errors import SourceError
 from tracelens.model import Trace
 
 
@@ -46,6 +49,64 @@ class Source(Protocol):
         ...
 
 
+# URL-style sources register a factory under their scheme ("jaeger+http", "tempo+https", ...).
+SOURCES: dict[str, Callable[[str], Source]] = {}
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+
+
 def open_source(spec: str | None) -> Source:
     """A URL or path -> Source; None means TRACELENS_SOURCE, then the local store."""
-    raise NotImplementedError
+    if spec is None:
+        spec = os.environ.get("TRACELENS_SOURCE") or None
+    if spec is None:
+        # Local store branch: the store is imported only when it is the source.
+        try:
+            from tracelens.sources.store import LocalStore
+        except ImportError:
+            raise SourceError(
+                "no --source given and no local store; run `tracelens demo` or pass --source"
+            ) from None
+        return LocalStore.default()
+    scheme = _SCHEME.match(spec)
+    if scheme is not None:
+        name = scheme.group(1).lower()
+        if name == "file":
+            spec = spec[len("file://") :]
+        elif name in SOURCES:
+            return SOURCES[name](spec)
+        else:
+            known = ", ".join(sorted(SOURCES)) or "none yet"
+            raise SourceError(
+                f"{spec}: no source reads {name}:// URLs (URL sources: {known}); "
+                "pass a file, a directory or - for stdin"
+            )
+    from tracelens.sources.files import FileSource
+
+    return FileSource(spec)
+
+
+class InMemorySource:
+    """Traces already in memory (the Python API's `slowest(list_of_traces)`) as a Source."""
+
+    def __init__(self, traces: Iterable[Trace], description: str = "traces in memory") -> None:
+        self._traces = traces
+        self.description = description
+        self.issues: list[ReadIssue] = []
+
+    def traces(self, window: Window | None = None) -> Iterator[Trace]:
+        for trace in self._traces:
+            if not trace.spans:
+                self.issues.append(ReadIssue(trace.origin or trace.trace_id, "trace has no spans"))
+            elif window is None or window.contains(min(s.start_ns for s in trace.spans)):
+                yield trace
+
+
+def as_source(source: str | Source | Iterable[Trace] | None) -> Source:
+    """Whatever the Python API was given -> a Source: a spec string, a Source, or traces."""
+    if source is None or isinstance(source, str | os.PathLike):
+        return open_source(None if source is None else os.fspath(source))
+    if isinstance(getattr(source, "issues", None), list) and callable(
+        getattr(source, "traces", None)
+    ):
+        return source  # type: ignore[return-value]
+    return InMemorySource(source)  # type: ignore[arg-type]
