@@ -340,3 +340,14 @@ def test_path_time_of_a_span_the_tree_does_not_know_is_kept_as_unknown():
     ns, calls = trace_contributions(odd, build_claims([odd]))
     assert ns == {("", "svc", "R"): 4, ("", "(unknown)", "(unknown)"): 6}
     assert calls[("", "(unknown)", "(unknown)")] == 1
+
+
+def test_baseline_weights_give_each_page_its_share_of_the_slow_set():
+    from tracelens.attribution import baseline_weights
+
+    # slow: 3 heavy pages, 1 light; baseline: 3 heavy, 6 light, 1 rare page (too few to stand alone)
+    weights = baseline_weights(["heavy"] * 3 + ["light"], ["heavy"] * 3 + ["light"] * 6 + ["rare"])
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[:3] == pytest.approx([0.25] * 3)
+    assert weights[3:9] == pytest.approx([0.25 / 6] * 6)
+    assert weights[9] == pytest.approx(0.0)

@@ -106,11 +106,12 @@ def attribute(
         return ()
     claims = build_claims([*slow, *baseline])
     times = path_times(slow, baseline, claims)
-    weights = (
-        baseline_weights([stratum(a) for a in slow], [stratum(a) for a in baseline])
-        if stratum is not None and baseline
-        else None
-    )
+    weights = None
+    if stratum is not None and baseline:
+        slow_strata = [stratum(a) for a in slow]
+        base_strata = [stratum(a) for a in baseline]
+        if len({*slow_strata, *base_strata}) > 1:  # one page: plain means are the same thing
+            weights = baseline_weights(slow_strata, base_strata)
     return rank(
         times, claims.summaries, seed=seed, resamples=resamples, top=top, base_weights=weights
     )
@@ -360,15 +361,22 @@ def rank(
     n_slow, n_base = times.slow_ns.shape[0], times.base_ns.shape[0]
     if n_slow == 0 or not times.keys:
         return ()
-    weights = base_weights if base_weights is not None else np.full(n_base, 1.0 / max(n_base, 1))
     slow_mean = times.slow_ns.sum(axis=0) / n_slow
-    base_mean = weights @ times.base_ns if n_base else np.zeros(len(times.keys))
     slow_calls = times.slow_calls.mean(axis=0)
-    base_calls = weights @ times.base_calls if n_base else np.zeros(len(times.keys))
+    base_durations = np.asarray(times.base_duration_ns, dtype=np.float64)
+    if n_base == 0:
+        base_mean = base_calls = np.zeros(len(times.keys))
+        base_duration = 0.0
+    elif base_weights is None:  # plain means: exact sums for exact identities
+        base_mean = times.base_ns.sum(axis=0) / n_base
+        base_calls = times.base_calls.mean(axis=0)
+        base_duration = float(base_durations.sum()) / n_base
+    else:
+        base_mean = base_weights @ times.base_ns
+        base_calls = base_weights @ times.base_calls
+        base_duration = float(base_weights @ base_durations)
     excess = slow_mean - base_mean
-    total = sum(times.slow_duration_ns) / n_slow - (
-        float(weights @ np.asarray(times.base_duration_ns, dtype=np.float64)) if n_base else 0.0
-    )
+    total = sum(times.slow_duration_ns) / n_slow - base_duration
     low, high = bootstrap_excess(
         times.slow_ns, times.base_ns, seed=seed, resamples=resamples, base_weights=base_weights
     )
