@@ -33,7 +33,89 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- critical-path -------------------------------------------------------------------------
 def _add_critical_path(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Owned by the foundation work (graph/critical path)."""
+    p = sub.add_parser(
+        "critical-path",
+        help="print the critical path of each trace in a file",
+        description="Build each trace's span tree (clock skew between hosts undone, orphans "
+        "attached) and print its critical path: the chain of work that decided when the trace "
+        "finished, as the Jaeger UI computes it.",
+    )
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        help="trace file or directory (Jaeger JSON, OTLP JSON / JSON lines, Zipkin v2; .gz too), "
+        "or - for stdin",
+    )
+    p.add_argument(
+        "--trace-id",
+        metavar="ID",
+        help="only this trace (hex; short ids are left-padded with zeros)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("table", "jsonl"),
+        default="table",
+        help="table: a waterfall per trace (default); jsonl: one JSON object per segment with "
+        "traceID, spanID, service, operation, start_us, end_us",
+    )
+    p.set_defaults(run=_run_critical_path)
+
+
+def _normal_trace_id(text: str) -> str:
+    tid = text.strip().lower()
+    if not tid or len(tid) > 32 or any(ch not in "0123456789abcdef" for ch in tid):
+        raise TracelensError(f"--trace-id {text!r} is not a hex trace id")
+    return tid.zfill(32)
+
+
+def _run_critical_path(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from tracelens.critical_path import critical_path
+    from tracelens.graph import build_tree
+    from tracelens.readers import read_traces
+    from tracelens.report import waterfall
+    from tracelens.sources import ReadIssue
+
+    wanted = _normal_trace_id(args.trace_id) if args.trace_id else None
+    issues: list[ReadIssue] = []
+    out = sys.stdout
+    console = Console(file=out, highlight=False) if args.format == "table" else None
+    encode = msgspec.json.Encoder().encode
+    found = False
+    for trace in read_traces(args.file, issues):
+        if wanted is not None and trace.trace_id.zfill(32) != wanted:
+            continue
+        found = True
+        tree = build_tree(trace)
+        path = critical_path(tree)
+        if console is not None:
+            waterfall.render(tree, path, console)
+            continue
+        tid = trace.trace_id
+        lines = []
+        for seg in path:
+            sp = tree.span(seg.span_id)
+            row = {
+                "traceID": tid,
+                "spanID": seg.span_id,
+                "service": sp.service,
+                "operation": sp.name,
+                "start_us": seg.start_ns // 1000,
+                "end_us": seg.end_ns // 1000,
+            }
+            lines.append(encode(row).decode())
+        if lines:
+            out.write("\n".join(lines) + "\n")
+    if issues:
+        shown = "; ".join(f"{i.origin}: {i.message}" for i in issues[:3])
+        more = f"; and {len(issues) - 3} more" if len(issues) > 3 else ""
+        Console(stderr=True, highlight=False).print(
+            f"skipped {len(issues)} traces: {shown}{more}", markup=False, soft_wrap=True
+        )
+    if wanted is not None and not found:
+        raise TracelensError(f"trace {args.trace_id} is not in {args.file}")
+    return 0
 
 
 # --- slowest -------------------------------------------------------------------------------
@@ -44,10 +126,18 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         description="Compare the route's slow requests (p90 and above) with its baseline requests "
         "(the median and below, or another window) and rank what lies on their critical paths.",
     )
-    p.add_argument("--route", "-r", help="page to explain: substring of http.route, URL template, "
-                   "GraphQL operation or span name; a leading / means the exact route")
-    p.add_argument("--source", "-s", help="trace file, directory or - (stdin); default: "
-                   "$TRACELENS_SOURCE, then the local store filled by `tracelens demo`")
+    p.add_argument(
+        "--route",
+        "-r",
+        help="page to explain: substring of http.route, URL template, "
+        "GraphQL operation or span name; a leading / means the exact route",
+    )
+    p.add_argument(
+        "--source",
+        "-s",
+        help="trace file, directory or - (stdin); default: "
+        "$TRACELENS_SOURCE, then the local store filled by `tracelens demo`",
+    )
     p.add_argument("--percentile", type=float, default=90.0, help="slow set: at or above (90)")
     p.add_argument("--baseline", type=float, default=50.0, help="baseline: at or below (50)")
     p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
@@ -55,8 +145,11 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
     p.add_argument("--baseline-start", help="before/after mode: baseline window start")
     p.add_argument("--baseline-end", help="before/after mode: baseline window end")
-    p.add_argument("--baseline-since", help="before/after mode: baseline from this age up to "
-                   "the start of the current window, e.g. 2h with --since 1h")
+    p.add_argument(
+        "--baseline-since",
+        help="before/after mode: baseline from this age up to "
+        "the start of the current window, e.g. 2h with --since 1h",
+    )
     p.add_argument("--slo", help="latency objective for p90, e.g. 3s")
     p.add_argument("--fail-on-slo", action="store_true", help="exit 3 when p90 breaks --slo")
     p.add_argument("--top", type=int, default=10, help="contributors to show (10)")

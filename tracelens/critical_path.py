@@ -62,54 +62,57 @@ def critical_path(tree: SpanTree, root_id: str | None = None) -> tuple[Segment, 
     children = tree.children
     node = tree.root if root_id is None else tree.index[root_id]
     rsp = spans[node]
+    nid = rsp.span_id
     lo, t = rsp.start_ns, rsp.end_ns  # t: the walk's point; everything after it is on the path
     kids = children[node]
     cands = _candidates(spans, kids, rsp, lo, t) if kids else _NONE
     pos = 0
-    stack: list[tuple[int, int, list[_Candidate], int]] = []
+    stack: list[tuple[int, str, int, list[_Candidate], int]] = []
     push, pop = stack.append, stack.pop
-    backwards: list[tuple[int, int, int]] = []  # (span index, start, end), latest first
+    backwards: list[Segment] = []  # latest first
     emit = backwards.append
+    zero_length_child = False  # only then can two pieces of one span meet
     while True:
         # Skip children that end after the point: they overlap the child chosen last.
         ncands = len(cands)
         while pos < ncands and cands[pos][0] > t:
             pos += 1
         if pos < ncands:
-            c_end, _, _, c_start, c = cands[pos]
+            c_end, _, cid, c_start, c = cands[pos]
             pos += 1
             if c_end < t:
-                emit((node, c_end, t))
+                emit(_new_segment(Segment, (nid, c_end, t)))
             kids = children[c]
-            if not kids:  # a leaf holds the path for its whole clipped interval
-                if c_start < c_end:
-                    emit((c, c_start, c_end))
+            if c_start == c_end:
+                zero_length_child = True
+            elif not kids:  # a leaf holds the path for its whole clipped interval
+                emit(_new_segment(Segment, (cid, c_start, c_end)))
+            if not kids:
                 t = c_start
                 continue
-            push((node, lo, cands, pos))
-            node, lo, t = c, c_start, c_end
+            push((node, nid, lo, cands, pos))
+            node, nid, lo, t = c, cid, c_start, c_end
             cands = _candidates(spans, kids, spans[c], c_start, c_end)
             pos = 0
             continue
         if lo < t:
-            emit((node, lo, t))
+            emit(_new_segment(Segment, (nid, lo, t)))
         if not stack:
             break
         t = lo  # back at the parent, from the start of the child just walked
-        node, lo, cands, pos = pop()
-    return _segments(spans, backwards)
+        node, nid, lo, cands, pos = pop()
+    backwards.reverse()
+    return _merged(backwards) if zero_length_child else tuple(backwards)
 
 
-def _segments(spans: Sequence[Span], backwards: list[tuple[int, int, int]]) -> tuple[Segment, ...]:
-    """Reverse into time order, merging pieces of one span that meet (around zero-length kids)."""
+def _merged(path: list[Segment]) -> tuple[Segment, ...]:
+    """Join pieces of one span that meet (around a zero-length child) into one segment."""
     out: list[Segment] = []
-    last_i, last_end = -1, -1
-    for i, start_ns, end_ns in reversed(backwards):
-        if i == last_i and start_ns == last_end:
-            out[-1] = _new_segment(Segment, (out[-1][0], out[-1][1], end_ns))
+    for seg in path:
+        if out and out[-1].span_id == seg.span_id and out[-1].end_ns == seg.start_ns:
+            out[-1] = Segment(seg.span_id, out[-1].start_ns, seg.end_ns)
         else:
-            out.append(_new_segment(Segment, (spans[i].span_id, start_ns, end_ns)))
-        last_i, last_end = i, end_ns
+            out.append(seg)
     return tuple(out)
 
 

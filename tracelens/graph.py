@@ -392,14 +392,11 @@ def _needs_skew_pass(
 ) -> bool:
     """True when some candidate pair is misaligned before any shift (else no shift can happen)."""
     for i, sp in enumerate(spans):
-        k = sp.kind
-        if k not in _RECEIVING:
-            continue
-        p = parent[i]
-        if p < 0 or not _skew_candidate(sp, spans[p]):
-            continue
-        if starts[i] < starts[p] or ends[i] > ends[p]:
-            return True
+        if sp.kind in _RECEIVING:
+            p = parent[i]  # a parentless span (-1) is only the root, never a candidate
+            misfit = starts[i] < starts[p] or ends[i] > ends[p]
+            if misfit and p >= 0 and _skew_candidate(sp, spans[p]):
+                return True
     return False
 
 
