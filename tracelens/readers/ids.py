@@ -1,0 +1,102 @@
+"""Normalise trace and span ids to lowercase hex: `trace_id(s) -> 32 chars`, `span_id(s) -> 16`.
+
+Every backend's encoding ends up the same way (backends.md §1.1): hex of any case and any length
+up to the full width is left-padded and lowercased; anything that ends in `=` or holds a character
+outside the hex alphabet is base64 (standard or URL-safe, padded or not). The order matters: a
+32-character hex id is also valid base64 and would decode to 24 bytes of garbage. Empty or missing
+ids mean "no id" and come back as None from `optional_span_id`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_ZEROS = "0" * 32
+
+# Trace ids repeat on every span of a trace, so a small cache pays; cleared when it grows large.
+_trace_cache: dict[str, str] = {}
+_TRACE_CACHE_MAX = 100_000
+
+
+class BadId(ValueError):
+    """An id that is neither hex nor base64 of a sensible length."""
+
+
+def _from_base64(raw: str, what: str) -> bytes:
+    text = raw.strip().rstrip("=")
+    padded = (text + "=" * (-len(text) % 4)).encode("ascii", "replace")
+    for altchars in (b"+/", b"-_"):  # standard first, then URL-safe
+        try:
+            return base64.b64decode(padded, altchars=altchars, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+    raise BadId(f"{what} {raw!r} is neither hex nor base64")
+
+
+def _normalise(raw: str, width: int, what: str) -> str:
+    """Hex of `width` characters for `raw`, whatever its encoding (§1.1 decoder rule)."""
+    n = len(raw)
+    if n <= width and not raw.endswith("=") and _HEX_DIGITS.issuperset(raw):
+        return raw.lower() if n == width else (_ZEROS[: width - n] + raw).lower()
+    data = _from_base64(raw, what)
+    hexed = data.hex()
+    # Base64 ids are whole binary ids: 16 or 8 bytes (a 64-bit trace id) for traces, 8 for spans.
+    if len(data) not in (width // 2, 8):
+        raise BadId(f"{what} {raw!r} is neither hex nor base64 of {width // 2} bytes")
+    return _ZEROS[: width - len(hexed)] + hexed
+
+
+def trace_id(raw: str) -> str:
+    """32-char lowercase hex for a trace id in any encoding; raises BadId."""
+    hit = _trace_cache.get(raw)
+    if hit is not None:
+        return hit
+    if not raw:
+        raise BadId("empty trace id")
+    value = _normalise(raw, 32, "trace id")
+    if len(_trace_cache) >= _TRACE_CACHE_MAX:
+        _trace_cache.clear()
+    _trace_cache[raw] = value
+    return value
+
+
+# Span ids come back as parent ids of their children: cache them too (bounded, cleared whole).
+span_cache: dict[str, str] = {}
+_SPAN_CACHE_MAX = 500_000
+
+
+def span_id(raw: str) -> str:
+    """16-char lowercase hex for a span id in any encoding; raises BadId.
+
+    Hot loops call `span_cache.get(raw) or span_id(raw)` to skip the call on a hit.
+    """
+    hit = span_cache.get(raw)
+    if hit is not None:
+        return hit
+    value = None
+    if len(raw) == 16:
+        # Fast path for the usual case: fromhex rejects non-hex, and 8 bytes out means no spaces.
+        try:
+            decoded = bytes.fromhex(raw)
+        except ValueError:
+            decoded = b""
+        if len(decoded) == 8:
+            value = decoded.hex()
+    if value is None:
+        if not raw:
+            raise BadId("empty span id")
+        value = _normalise(raw, 16, "span id")
+    if len(span_cache) >= _SPAN_CACHE_MAX:
+        span_cache.clear()
+    span_cache[raw] = value
+    return value
+
+
+def optional_span_id(raw: str | None) -> str | None:
+    """Like `span_id`, but None, "" and all zeros mean "no id" (roots in OTLP and Jaeger)."""
+    if not raw:
+        return None
+    value = span_cache.get(raw) or span_id(raw)
+    return None if value == "0000000000000000" else value

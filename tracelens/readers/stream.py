@@ -1,0 +1,260 @@
+"""Read trace files: `read_path(path, issues) -> Iterator[Trace]` for a file, directory or "-".
+
+Content decides everything, never the name: gzip by its magic bytes, then one JSON document or
+JSON lines (several complete values, one per line). JSON lines stream: a cheap first pass finds
+the last line that mentions each trace id, so a trace spread over several lines (OTLP file
+exporter) is emitted as soon as its last line is read, and memory holds only unfinished traces.
+Stdin is buffered in memory first, so it gets the same treatment.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+
+from tracelens.errors import SourceError
+from tracelens.model import Span, Trace
+from tracelens.readers.detect import add_json, split_traces
+from tracelens.readers.group import Sink, finish
+from tracelens.readers.ids import BadId, trace_id
+from tracelens.sources import ReadIssue
+
+_GZIP = b"\x1f\x8b"
+_ZSTD = b"\x28\xb5\x2f\xfd"
+_BOM = b"\xef\xbb\xbf"
+_TRACE_ID = re.compile(rb'"trace_?[iI][dD]"\s*:\s*"([^"]*)"')
+_RAW = msgspec.json.Decoder(msgspec.Raw)
+_NL = b"\n"
+_SPACE = re.compile(rb"\s*")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # never in JSON text
+_HEAD_BYTES = 1 << 20  # JSON lines are told apart within the first MiB
+_DONE = msgspec.Raw(b"null")
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        _RAW.decode(line)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
+def _open(path: Path | None, name: str) -> BinaryIO:
+    """A seekable binary stream of the decompressed content; SourceError for binary formats."""
+    stream: BinaryIO
+    try:
+        stream = io.BytesIO(sys.stdin.buffer.read()) if path is None else path.open("rb")
+    except OSError as e:
+        raise SourceError(f"{name}: cannot read: {e.strerror or e}") from e
+    magic = stream.read(4)
+    stream.seek(0)
+    if magic.startswith(_GZIP):
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+        try:
+            magic = stream.read(4)
+            stream.seek(0)
+        except (OSError, EOFError, zlib.error) as e:
+            raise SourceError(f"{name}: broken gzip data: {e}") from e
+    if magic.startswith(_ZSTD):
+        raise SourceError(f"{name}: zstd-compressed; decompress it first (zstd -d) or export JSON")
+    return stream
+
+
+def _check_text(head: bytes, name: str) -> None:
+    """SourceError unless `head` (the first bytes) looks like JSON text."""
+    text = head.removeprefix(_BOM).lstrip()
+    if not text:
+        raise SourceError(f"{name}: empty file")
+    if text[:1] not in (b"{", b"["):
+        sample = head[:8].hex(" ")
+        if _CONTROL.search(head) or not _decodes(head):
+            raise SourceError(
+                f"{name}: binary data (first bytes {sample}), not JSON; protobuf and other "
+                "binary exports are not read, export OTLP/JSON instead"
+            )
+        raise SourceError(f"{name}: not a JSON trace file (it starts with {text[:20]!r})")
+
+
+def _decodes(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(head) - 3  # a character cut off at the end of the sample is fine
+    return True
+
+
+def read_file(path: Path | None, name: str, issues: list[ReadIssue] | None) -> Iterator[Trace]:
+    """Every trace in one file (None: stdin); `name` is what messages call it."""
+    stream = _open(path, name)
+    with stream:
+        try:
+            yield from _read_stream(stream, name, issues)
+        except (OSError, EOFError, zlib.error) as e:
+            raise SourceError(f"{name}: cannot read: {e}") from e
+
+
+def _read_stream(stream: BinaryIO, name: str, issues: list[ReadIssue] | None) -> Iterator[Trace]:
+    head = stream.read(_HEAD_BYTES)
+    _check_text(head[:512], name)
+    if _is_lines(head.removeprefix(_BOM)):
+        yield from _read_lines(stream, name, issues)
+        return
+    data = (head + stream.read()).removeprefix(_BOM)
+    try:
+        parts = split_traces(data)
+        if parts is not None:
+            del data  # each part is a whole trace: decode, emit and free them one at a time
+            for i, part in enumerate(parts):
+                sink = Sink(f"{name} (trace {i + 1})", issues)
+                add_json(part, sink)
+                parts[i] = _DONE
+                yield from _finished(sink, name)
+            return
+        sink = Sink(name, issues)
+        add_json(data, sink)
+    except msgspec.DecodeError as e:
+        if _looks_like_lines(data):
+            yield from _read_lines(stream, name, issues)
+            return
+        raise SourceError(f"{name}: not valid JSON ({_where(data, e)})") from e
+    yield from _finished(sink, name)
+
+
+def _is_lines(head: bytes) -> bool:
+    """JSON lines: the first non-blank line is a whole JSON value and more text follows it."""
+    start = _SPACE.match(head).end()  # type: ignore[union-attr]  # \s* always matches
+    end = head.find(_NL, start)
+    return end >= 0 and bool(head[end:].strip()) and _is_json(head[start:end])
+
+
+def _looks_like_lines(data: bytes) -> bool:
+    """JSON lines after all: one value then more (a first line longer than the sniffed head,
+    or a broken first line followed by good ones)."""
+    lines = [line for line in data.split(_NL, 20)[:20] if line.strip()]
+    return len(lines) > 1 and any(
+        line.lstrip()[:1] in (b"{", b"[") and _is_json(line) for line in lines
+    )
+
+
+def _finished(sink: Sink, origin: str) -> Iterator[Trace]:
+    for tid, spans in sink.groups.items():
+        if spans:
+            yield finish(tid, spans, origin)
+
+
+def _where(data: bytes, e: msgspec.DecodeError) -> str:
+    """The decode error, with a line number where msgspec names a byte offset."""
+    message = str(e)
+    if "truncated" in message:
+        return f"{message}: the file ends inside a JSON value; is it cut short?"
+    found = re.search(r"byte (\d+)", message)
+    if found:
+        message += f", line {data.count(_NL, 0, int(found.group(1))) + 1}"
+    return message
+
+
+def _last_lines(stream: BinaryIO) -> dict[int, list[str]]:
+    """line number -> the trace ids last mentioned on that line (the first pass)."""
+    last: dict[bytes, int] = {}
+    for lineno, line in enumerate(stream, 1):
+        for raw in set(_TRACE_ID.findall(line)):
+            last[raw] = lineno
+    by_id: dict[str, int] = {}
+    for raw, lineno in last.items():
+        try:
+            tid = trace_id(raw.decode("utf-8", "replace").replace("\\/", "/"))
+        except BadId:
+            continue
+        by_id[tid] = max(lineno, by_id.get(tid, 0))
+    ends: dict[int, list[str]] = {}
+    for tid, lineno in by_id.items():
+        ends.setdefault(lineno, []).append(tid)
+    return ends
+
+
+def _read_lines(stream: BinaryIO, name: str, issues: list[ReadIssue] | None) -> Iterator[Trace]:
+    stream.seek(0)
+    ends = _last_lines(stream)
+    stream.seek(0)
+    pending: dict[str, tuple[list[Span], str]] = {}
+    emitted: set[str] = set()
+    first_json = True
+    for lineno, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        origin = f"{name}:{lineno}"
+        sink = Sink(origin, issues)
+        try:
+            add_json(line.removeprefix(_BOM) if lineno == 1 else line, sink)
+        except msgspec.DecodeError as e:
+            sink.skip(f"not valid JSON ({e})")
+            continue
+        except SourceError as e:
+            if first_json or issues is None:
+                raise  # the first document decides whether this is a trace file at all
+            sink.skip(str(e).removeprefix(f"{origin}: "))
+            continue
+        first_json = False
+        for tid, spans in sink.groups.items():
+            held = pending.get(tid)
+            if held is None:
+                if tid in emitted:
+                    sink.skip(f"trace {tid} continues after it was complete; read as a new trace")
+                pending[tid] = (spans, origin)
+            else:
+                held[0].extend(spans)
+        for tid in ends.pop(lineno, ()):
+            done = pending.pop(tid, None)
+            if done is not None and done[0]:
+                emitted.add(tid)
+                yield finish(tid, done[0], done[1])
+    for tid, (spans, origin) in pending.items():
+        if spans:
+            yield finish(tid, spans, origin)
+
+
+def _files(root: Path) -> list[Path]:
+    """Regular files under `root`, sorted, skipping hidden files and directories."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(Path(dirpath, f) for f in filenames if not f.startswith("."))
+    return sorted(found)
+
+
+def read_path(path: str | os.PathLike[str], issues: list[ReadIssue] | None) -> Iterator[Trace]:
+    """Every trace under `path`: a file, a directory (recursively) or "-" for stdin."""
+    if os.fspath(path) == "-":
+        yield from read_file(None, "stdin", issues)
+        return
+    root = Path(path)
+    if root.is_dir():
+        files = _files(root)
+        if not files:
+            raise SourceError(f"{root}: directory holds no files")
+        failed: list[SourceError] = []
+        for file in files:
+            try:
+                yield from read_file(file, str(file), issues)
+            except SourceError as e:
+                # One unreadable file must not hide the rest of a directory.
+                if issues is None:
+                    raise
+                failed.append(e)
+                issues.append(ReadIssue(str(file), str(e).removeprefix(f"{file}: ")))
+        if len(failed) == len(files):
+            more = f" (and {len(files) - 1} more unreadable files)" if len(files) > 1 else ""
+            raise SourceError(f"{failed[0]}{more}")
+        return
+    if not root.exists():
+        raise SourceError(f"{root}: no such file or directory")
+    yield from read_file(root, str(root), issues)
