@@ -8,7 +8,7 @@ from tests.builders import span, trace
 from tracelens.analysis import analyze_trace
 from tracelens.baseline import build_baseline
 from tracelens.detectors import DETECTORS, default_detectors, detect_all
-from tracelens.model import SpanKind, StatusCode, Trace
+from tracelens.model import ClaimPart, SpanKind, StatusCode, Trace
 
 MS = 1_000_000
 
@@ -151,14 +151,55 @@ def random_trace(rng: random.Random, n_spans: int) -> Trace:
     return trace(root, trace_id=f"{rng.getrandbits(64):032x}")
 
 
-def test_random_traces_never_crash_and_never_claim_a_span_twice():
+def test_random_traces_never_crash_and_never_claim_a_span_part_twice():
     rng = random.Random(7)
     base = build_baseline(analyze_trace(random_trace(rng, 40)) for _ in range(20))
     for _ in range(40):
         analysis = analyze_trace(random_trace(rng, rng.randint(0, 120)))
         findings = detect_all(analysis, base, default_detectors())
-        claimed = [sid for f in findings for sid in f.span_ids]
+        claimed = [(sid, f.part) for f in findings for sid in f.span_ids]
         assert len(claimed) == len(set(claimed))
-        assert all(sid in analysis.tree.index for sid in claimed)
+        assert all(sid in analysis.tree.index for sid, _ in claimed)
         costs = [f.evidence.get("on_path_ns", 0) for f in findings]
         assert costs == sorted(costs, reverse=True)
+
+
+def test_a_dns_wait_inside_an_n_plus_one_call_is_claimed_by_both_causes():
+    # A Java BFF (no DNS spans) loops over 6 calls; one call waits a 5 s resolver timeout before
+    # its server side starts. N+1 claims the calls, DNS claims only that call's head.
+    MS_ = 1_000_000
+    calls = []
+    t = 0
+    for k in range(6):
+        wait = 5_000 * MS_ if k == 2 else MS_
+        calls.append(
+            span(
+                "GET",
+                t,
+                t + wait + 20 * MS_,
+                service="bff",
+                kind=SpanKind.CLIENT,
+                attrs={
+                    "http.request.method": "GET",
+                    "server.address": "hospitals",
+                    "url.full": f"http://hospitals/hospitals/{k}",
+                },
+                children=[
+                    span(
+                        "GET /hospitals/{id}",
+                        t + wait,
+                        t + wait + 19 * MS_,
+                        service="hospitals",
+                        kind=SpanKind.SERVER,
+                        attrs={"http.route": "/hospitals/{id}"},
+                    )
+                ],
+            )
+        )
+        t += wait + 21 * MS_
+    slow = analyze_trace(trace(span("query ResultPage", 0, t, service="bff", children=calls)))
+    findings = detect_all(slow, build_baseline([]), default_detectors())
+    patterns = {f.pattern: f for f in findings}
+    assert {"n_plus_one", "dns"} <= set(patterns)
+    assert patterns["dns"].part is ClaimPart.HEAD
+    assert len(patterns["dns"].span_ids) == 1

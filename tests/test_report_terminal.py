@@ -42,7 +42,7 @@ def test_every_width_shows_every_contributor_within_the_width(width):
     too_wide = [line for line in text.splitlines() if len(line) > width]
     assert all("http://" in line for line in too_wide)  # only links run on unbroken
     assert "Evidence" in text
-    assert "What if it were fixed" in text
+    assert "What to fix first" in text
 
 
 def test_narrow_terminals_keep_the_interval_and_what_if_inside_the_contributor_cell():

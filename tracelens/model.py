@@ -271,6 +271,9 @@ class Report:
     example_spans: Mapping[str, Span] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     too_small: bool = False
+    # The p90 if every pattern cause that lowers p90 on its own were fixed together, and which.
+    whatif_together_p90_ns: float | None = None
+    whatif_together: tuple[str, ...] = ()
 
     @property
     def contributors(self) -> pd.DataFrame:

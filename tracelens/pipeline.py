@@ -22,10 +22,10 @@ from tracelens.attribution import attribute, too_small
 from tracelens.baseline import build_baseline
 from tracelens.detectors import Detector, default_detectors, detect_all
 from tracelens.errors import UsageError
-from tracelens.model import Report, RouteStats, Selection, Trace, TraceSummary
+from tracelens.model import Contributor, Report, RouteStats, Selection, Trace, TraceSummary
 from tracelens.routes import RouteMatcher, display_route, route_of
 from tracelens.sources import ReadIssue, Source, Window, as_source
-from tracelens.whatif import whatif_for_contributors
+from tracelens.whatif import whatif_for_contributors, whatif_together
 
 Progress = Callable[[int], None]  # called with the number of traces read so far
 
@@ -88,6 +88,17 @@ def slowest(
         replace(c, whatif_p90_ns=whatif.get((c.pattern, c.service, c.operation), c.whatif_p90_ns))
         for c in contributors
     )
+    stats = _stats(current, slo_ns)
+    helpful = [
+        c
+        for c in contributors
+        if c.pattern and c.whatif_p90_ns is not None and c.whatif_p90_ns < 0.99 * stats.p90_ns
+    ]
+    together = (
+        whatif_together(current, [(c.pattern, c.service, c.operation) for c in helpful], findings)
+        if len(helpful) > 1
+        else None
+    )
 
     slow_ids = {a.trace.trace_id for a in slow}
     base_ids = {a.trace.trace_id for a in base}
@@ -111,7 +122,7 @@ def slowest(
     )
     report = Report(
         selection=selection,
-        stats=_stats(current, slo_ns),
+        stats=stats,
         baseline_stats=_stats(before, None) if before else None,
         contributor_rows=contributors,
         finding_rows=tuple(f for a in slow for f in a.findings),
@@ -130,6 +141,8 @@ def slowest(
         example_spans={s.span_id: s for s in example.tree.spans} if example else {},
         warnings=tuple(f"{i.origin}: {i.message}" for i in issues[:20]),
         too_small=too_small(len(slow), len(base)),
+        whatif_together_p90_ns=together,
+        whatif_together=tuple(_label(c) for c in helpful) if together is not None else (),
     )
     clock.lap("report")
     return report
@@ -243,6 +256,12 @@ def _summary(a: TraceAnalysis, group: str) -> TraceSummary:
         critical_path_ns=sum(s.end_ns - s.start_ns for s in a.path),
         problems=len(a.tree.problems),
         clock_shifts=len(a.tree.shifts),
+    )
+
+
+def _label(c: Contributor) -> str:
+    return (
+        f"{c.pattern} · {c.service}: {c.operation}" if c.pattern else f"{c.service}: {c.operation}"
     )
 
 

@@ -227,13 +227,7 @@ def whatif_for_contributors(
     """
     by_id = {a.trace.trace_id: a for a in analyses}
     durations = {t: a.duration_ns if a.tree.spans else 0 for t, a in by_id.items()}
-    edits_of: dict[Key, dict[str, Edits]] = defaultdict(dict)
-    for f in findings:
-        if f.trace_id not in by_id or _is_empty(f.edits):
-            continue
-        per_trace = edits_of[(f.pattern, f.service, f.operation)]
-        held = per_trace.get(f.trace_id)
-        per_trace[f.trace_id] = f.edits if held is None else held.merged(f.edits)
+    edits_of = _edits_by_key(findings, by_id)
     out: dict[Key, float | None] = {}
     for c in contributors:
         key = (c.pattern, c.service, c.operation)
@@ -243,3 +237,38 @@ def whatif_for_contributors(
         rewritten = {t: whatif_duration_ns(by_id[t], e) for t, e in edits_of[key].items()}
         out[key] = whatif_p90(durations, rewritten, q)
     return out
+
+
+def _edits_by_key(
+    findings: Iterable[Finding], by_id: Mapping[str, TraceAnalysis]
+) -> dict[Key, dict[str, Edits]]:
+    """Each pattern key's edits, merged per trace."""
+    edits_of: dict[Key, dict[str, Edits]] = defaultdict(dict)
+    for f in findings:
+        if f.trace_id not in by_id or _is_empty(f.edits):
+            continue
+        per_trace = edits_of[(f.pattern, f.service, f.operation)]
+        held = per_trace.get(f.trace_id)
+        per_trace[f.trace_id] = f.edits if held is None else held.merged(f.edits)
+    return edits_of
+
+
+def whatif_together(
+    analyses: Sequence[TraceAnalysis],
+    keys: Iterable[Key],
+    findings: Iterable[Finding],
+    q: float = 90,
+) -> float | None:
+    """The route's p90 if every cause in `keys` were fixed at once (None when none is modelled)."""
+    by_id = {a.trace.trace_id: a for a in analyses}
+    durations = {t: a.duration_ns if a.tree.spans else 0 for t, a in by_id.items()}
+    edits_of = _edits_by_key(findings, by_id)
+    merged: dict[str, Edits] = {}
+    for key in keys:
+        for trace_id, edits in edits_of.get(key, {}).items():
+            held = merged.get(trace_id)
+            merged[trace_id] = edits if held is None else held.merged(edits)
+    if not merged:
+        return None
+    rewritten = {t: whatif_duration_ns(by_id[t], e) for t, e in merged.items()}
+    return whatif_p90(durations, rewritten, q)

@@ -25,7 +25,7 @@ from tracelens.detectors.retry import Retry
 from tracelens.detectors.self_time import SelfTime
 from tracelens.detectors.sequential import Sequential
 from tracelens.detectors.slow_query import SlowQuery
-from tracelens.model import Finding
+from tracelens.model import ClaimPart, Finding
 
 
 class Detector(Protocol):
@@ -70,18 +70,22 @@ def detect_all(
     keeps only its own (its `evidence["shared_span_ids"]` counts the rest), so the claims of the
     findings of a trace never overlap.
     """
-    claimed: set[str] = set()
+    # A HEAD claim (the wait before a span's first child: DNS, connect, queueing) and an ALL
+    # claim (the rest of its self time, e.g. as one of an N+1's calls) share a span without
+    # overlapping, so a call slowed by DNS inside an N+1 loop is counted once for each cause.
+    claimed: set[tuple[str, ClaimPart]] = set()
     kept: list[tuple[int, int, Finding]] = []
     for rank, detector in enumerate(detectors):
         found = sorted(detector.detect(analysis, baseline), key=lambda f: -_cost(f))
         for finding in found:
-            own = tuple(dict.fromkeys(s for s in finding.span_ids if s not in claimed))
+            part = finding.part
+            own = tuple(dict.fromkeys(s for s in finding.span_ids if (s, part) not in claimed))
             if not own:
                 continue
             if len(own) < len(finding.span_ids):
                 evidence = {**finding.evidence, "shared_span_ids": len(finding.span_ids) - len(own)}
                 finding = replace(finding, span_ids=own, evidence=evidence)
-            claimed.update(own)
+            claimed.update((s, part) for s in own)
             kept.append((_cost(finding), rank, finding))
     kept.sort(key=lambda item: (-item[0], item[1]))
     return tuple(f for _, _, f in kept)

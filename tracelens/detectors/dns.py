@@ -30,6 +30,9 @@ _SEARCH_SUFFIX = re.compile(
 )
 
 
+INFERRED_OPERATION = "pre-connect wait (likely DNS)"
+
+
 @dataclass(frozen=True)
 class Dns:
     """DNS: lookups that cost critical-path time, with the signature that names the cause —
@@ -39,9 +42,10 @@ class Dns:
     lookups ≥ `slow_ratio` × their baseline and ≥ `min_excess_ns` over it (≥ `absolute_ns`
     without a baseline). The fix is a cached lookup: each lookup at its baseline duration.
 
-    With no DNS spans or events in the trace, a caller's wait before its first child beyond the
-    baseline head gap by ≥ `inferred_min_excess_ns` is claimed when quantised at the timeout,
-    or when it is the first call to that host and ≥ `slow_ratio` × the baseline gap.
+    In a service with no DNS spans or events in the trace, a caller's wait before its first
+    child beyond the baseline head gap by ≥ `inferred_min_excess_ns` is claimed when quantised
+    at the timeout, or when it is the first call to that host and ≥ `slow_ratio` × the baseline
+    gap. Such findings are grouped per calling service: the resolver is the service's.
     """
 
     name: ClassVar[str] = "dns"
@@ -73,8 +77,10 @@ class Dns:
             yield from self._lookups(facts, baseline, lookups)
         if events:
             yield from self._events(facts, baseline, events)
-        if not lookups and not events:
-            yield from self._inferred(facts, baseline)
+        # Inference is per service: a Node frontend's dns.lookup spans say nothing about the
+        # Java service behind it, whose agent records no lookups at all.
+        resolving = {facts.spans[i].service for i in (*lookups, *events)}
+        yield from self._inferred(facts, baseline, resolving)
 
     def _host(self, facts: TraceFacts, i: int) -> str:
         span = facts.spans[i]
@@ -240,9 +246,15 @@ class Dns:
                 },
             )
 
-    def _inferred(self, facts: TraceFacts, baseline: Baseline) -> Iterator[Finding]:
+    def _inferred(
+        self, facts: TraceFacts, baseline: Baseline, resolving: set[str]
+    ) -> Iterator[Finding]:
         spans = facts.spans
-        callers = [(i, c) for i in range(len(spans)) if (c := facts.callee(i)) >= 0]
+        callers = [
+            (i, c)
+            for i in range(len(spans))
+            if (c := facts.callee(i)) >= 0 and spans[i].service not in resolving
+        ]
         first_to: dict[str, int] = {}
         for i, c in sorted(callers, key=lambda ic: spans[ic[0]].start_ns):
             first_to.setdefault(host_of(spans[i]) or spans[c].service, i)
@@ -251,6 +263,7 @@ class Dns:
             head = facts.head_ns[i]
             base = baseline.head_gap_ns.get(facts.keys[i])
             k = self.timeouts_in(head)
+
             excess = head - int(base or 0)
             if excess < self.inferred_min_excess_ns or facts.head_on_path[i] <= 0:
                 continue
@@ -262,7 +275,8 @@ class Dns:
                 target = int(base)
             else:
                 continue
-            groups[facts.keys[i]].append((i, target, k))
+            groups[(spans[i].service, INFERRED_OPERATION)].append((i, target, k))
+        # One finding per calling service: the resolver is the service's, whichever host it asks.
         for key, items in groups.items():
             ids = tuple(spans[i].span_id for i, _, _ in items)
             path_ns = sum(facts.head_on_path[i] for i, _, _ in items)
@@ -292,7 +306,10 @@ class Dns:
                 evidence={
                     "inferred": True,
                     "waits_ns": waits,
-                    "baseline_head_gap_ns": baseline.head_gap_ns.get(key),
+                    "baseline_head_gap_ns": {
+                        facts.keys[i][1]: baseline.head_gap_ns.get(facts.keys[i])
+                        for i, _, _ in items
+                    },
                     "quantised": quantised,
                     "caller": key[0],
                     "callees": callees,

@@ -132,9 +132,11 @@ class NPlusOne:
         path_ns = sum(facts.on_path[j] for group in subtree.values() for j in group)
         if repeats < self.min_repeats or cost_ns < self.min_total_ns or path_ns <= 0:
             return None
-        # Batched: the longest single call stays, the rest go.
+        # Batched: one typical call stays (the median one), the rest go. Keeping the longest
+        # would keep whatever else slowed that call (a DNS timeout, a retry): another cause.
         per_call = [d // c for d, c in zip(durations, counts, strict=True)]
-        keep = members[max(range(len(members)), key=lambda x: per_call[x])]
+        by_cost = sorted(range(len(members)), key=lambda x: (per_call[x], x))
+        keep = members[by_cost[len(by_cost) // 2]]
         removed = [m for m in members if m != keep]
         kept_span = spans[keep]
         new_duration = {}

@@ -235,3 +235,14 @@ def evidence_for(report: Report, contributor: Contributor, limit: int = 3) -> Se
 def count_matching(findings: Iterable[Finding], contributor: Contributor) -> int:
     key = (contributor.pattern, contributor.service, contributor.operation)
     return sum(1 for f in findings if (f.pattern, f.service, f.operation) == key)
+
+
+def whatif_rows(report: Report) -> list[Contributor]:
+    """Contributors whose fix is modelled and moves p90, biggest gain first: what to fix first."""
+    p90 = report.stats.p90_ns
+    rows = [
+        c
+        for c in report.contributor_rows
+        if c.whatif_p90_ns is not None and (not p90 or c.whatif_p90_ns < 0.995 * p90)
+    ]
+    return sorted(rows, key=lambda c: (c.whatif_p90_ns, c.rank))

@@ -21,6 +21,7 @@ from tracelens.report import (
     percentile_name,
     sample_sentence,
     whatif_change,
+    whatif_rows,
     window_text,
 )
 from tracelens.report.links import TraceLinks
@@ -159,9 +160,13 @@ def _whatif(report: Report, rows: list[Contributor]) -> list[str]:
     lines = [
         f"- fix {code(contributor_label(c))} → p90 {duration(c.whatif_p90_ns)} "
         f"({percent(whatif_change(report, c), signed=True)})"
-        for c in rows
-        if c.whatif_p90_ns is not None
+        for c in whatif_rows(report)
     ]
     if not lines:
         return []
+    if report.whatif_together_p90_ns is not None:
+        lines.append(
+            f"- **fix the {len(report.whatif_together)} above together → p90 "
+            f"{duration(report.whatif_together_p90_ns)}**"
+        )
     return [f"### What if it were fixed (p90 now {duration(report.stats.p90_ns)})", "", *lines, ""]

@@ -34,6 +34,7 @@ from tracelens.report import (
     percentile_name,
     sample_sentence,
     whatif_change,
+    whatif_rows,
     window_text,
 )
 from tracelens.report.links import TraceLinks
@@ -454,19 +455,37 @@ def _waterfall(report: Report, width: int) -> RenderableType | None:
 
 # --- what-if ------------------------------------------------------------------------------
 def _whatif(report: Report) -> RenderableType | None:
-    rows = sorted(
-        (c for c in report.contributor_rows if c.whatif_p90_ns is not None), key=lambda c: c.rank
-    )
+    rows = whatif_rows(report)
     if not rows:
         return None
     lines: list[RenderableType] = [
-        Text(f"What if it were fixed (p90 now {duration(report.stats.p90_ns)})", style="bold")
+        Text(
+            f"What to fix first: p90 if each were fixed (p90 now {duration(report.stats.p90_ns)})",
+            style="bold",
+        )
     ]
     for c in rows:
         change = percent(whatif_change(report, c), signed=True)
         lines.append(
             Text(
                 f"  fix {contributor_label(c)} → p90 {duration(c.whatif_p90_ns)} ({change})",
+                overflow="fold",
+            )
+        )
+    if report.whatif_together_p90_ns is not None:
+        together = report.whatif_together_p90_ns
+        change = percent(
+            together / report.stats.p90_ns - 1 if report.stats.p90_ns else 0.0, signed=True
+        )
+        slo = report.stats.slo_ns
+        verdict = ""
+        if slo is not None:
+            verdict = " — within the SLO" if together <= slo else " — still above the SLO"
+        lines.append(
+            Text(
+                f"  fix the {len(report.whatif_together)} above together → p90 "
+                f"{duration(together)} ({change}){verdict}",
+                style="bold",
                 overflow="fold",
             )
         )
