@@ -1,4 +1,4 @@
-"""queueing: waits between a call's start and its server side, filed under the common end."""
+"""queueing: a call's time outside its server side, filed under the common end."""
 
 from __future__ import annotations
 
@@ -52,12 +52,13 @@ def test_a_wait_beyond_baseline_in_front_of_one_callee_is_filed_under_the_callee
     waits = {("gw", "inventory"): 1, ("gw", "pricing"): 200, ("gw", "reviews"): 1}
     (f,) = Queueing().detect(analyze_trace(fan(waits, "s")), BASE)
     assert (f.service, f.operation) == ("pricing", "GET pricing")
-    assert f.part is ClaimPart.HEAD
+    assert f.part is ClaimPart.ALL  # the gap before the server side and after it
     assert f.evidence["caller_services"] == ["gw"]
     assert f.evidence["callee_services"] == ["pricing"]
     assert f.evidence["end"] == "callee"
     (sid,) = f.span_ids
-    assert f.edits.head_gap_ns == {sid: 1 * MS}
+    # baseline gap: 1 ms before + 2 ms after the server side; now 200 ms + 2 ms
+    assert f.edits.gap_scale == {sid: 3 / 202}
     assert f.saving_ns == 199 * MS
 
 
@@ -73,3 +74,63 @@ def test_waits_within_twice_the_baseline_are_a_near_miss():
     base = build_baseline(analyze_trace(fan(dict.fromkeys(ENDS, 30), f"b{n}")) for n in range(3))
     waits = dict.fromkeys(ENDS, 55)
     assert list(Queueing().detect(analyze_trace(fan(waits, "s")), base)) == []
+
+
+def test_a_slow_response_after_the_server_side_ended_is_queueing_too():
+    #  caller |=|===========|------ 200 ms ------|   (a delay on the callee's egress)
+    #  callee   |===========|
+    slow = trace(
+        span(
+            "GET /",
+            0,
+            300 * MS,
+            kind=SpanKind.SERVER,
+            service="gw",
+            children=[
+                span(
+                    "GET pricing",
+                    1 * MS,
+                    213 * MS,
+                    kind=SpanKind.CLIENT,
+                    service="gw",
+                    children=[
+                        span("handle", 2 * MS, 12 * MS, kind=SpanKind.SERVER, service="pricing"),
+                    ],
+                ),
+            ],
+        ),
+        trace_id="tail",
+    )
+    (f,) = Queueing().detect(analyze_trace(slow), BASE)
+    assert f.service == "pricing"
+    assert f.evidence["waits_ns"] == [202 * MS]
+
+
+def test_kindless_spans_calling_another_service_are_calls():
+    # As in traces converted from logs: every span INTERNAL, the call only visible as a child
+    # span in another service.
+    def page(tid, tail_ms):
+        return trace(
+            span(
+                "/*",
+                0,
+                (40 + tail_ms) * MS,
+                service="gw",
+                children=[
+                    span(
+                        "HTTP POST",
+                        1 * MS,
+                        (30 + tail_ms) * MS,
+                        service="gw",
+                        children=[
+                            span("/api/v1/price", 3 * MS, 28 * MS, service="price"),
+                        ],
+                    ),
+                ],
+            ),
+            trace_id=tid,
+        )
+
+    base = build_baseline(analyze_trace(page(f"b{n}", 0)) for n in range(5))
+    (f,) = Queueing().detect(analyze_trace(page("s", 300)), base)
+    assert f.service == "price"

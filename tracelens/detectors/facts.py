@@ -217,8 +217,8 @@ class TraceFacts:
     def callee(self, i: int) -> int:
         """The first child of a caller span (the server side of a call), or -1.
 
-        A caller is a CLIENT span with children, or, in traces without kinds, a span whose
-        child belongs to another service.
+        A caller is a CLIENT span with children, or, in traces without kinds (where readers
+        can only say UNSPECIFIED or INTERNAL), a span whose child belongs to another service.
         """
         kids = self.tree.children[i]
         if not kids:
@@ -226,10 +226,11 @@ class TraceFacts:
         span = self.spans[i]
         if span.kind is SpanKind.CLIENT:
             return kids[0]
-        if span.kind is SpanKind.UNSPECIFIED:
+        if span.kind is SpanKind.UNSPECIFIED or span.kind is SpanKind.INTERNAL:
             first = self.spans[kids[0]]
             if first.service != span.service and first.kind in (
                 SpanKind.UNSPECIFIED,
+                SpanKind.INTERNAL,
                 SpanKind.SERVER,
             ):
                 return kids[0]

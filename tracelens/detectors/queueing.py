@@ -1,11 +1,14 @@
-"""Calls whose server side started late: `Queueing().detect(analysis, baseline)`.
+"""Calls whose time outside their server side grew: `Queueing().detect(analysis, baseline)`.
 
-    caller  |--wait--|===================|
+    caller  |--wait--|=================|--wait--|
     callee           |=================|
-            ^ client start   ^ server start: the head gap (network, accept queue, sidecar, pool)
+            ^ request in flight, accept queue   ^ response in flight
 
-A gap has two ends. The finding names both and is filed under the end the slow gaps share: one
-slow callee behind many callers, or one caller whose every call waits.
+The caller's self time around its server side is the network and queueing gap of the call: the
+request in flight, the callee's accept queue or sidecar before the server span starts, and the
+response in flight after it ends (a network delay on the callee's egress shows only there). A gap
+has two ends. The finding names both and is filed under the end the slow gaps share: one slow
+callee behind many callers, or one caller whose every call waits.
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ from tracelens.operations import OpKey
 @dataclass(frozen=True)
 class Queueing:
     """Queueing: a caller (CLIENT span, or in kind-less traces a span whose first child is
-    another service) whose first child started ≥ `ratio` × the baseline head gap of its
-    operation and ≥ `min_excess_ns` later than that; without a baseline gap, ≥ `absolute_ns`.
-    The wait must hold critical-path time. Each end (caller service, callee service) gets the
-    share of its calls in this trace that waited; the finding goes to the end with the higher
-    share, then with more waits among them (the callee on a full tie). The fix sets the wait to
-    the baseline head gap.
+    another service) whose self time around its server side (the gap before the server starts
+    plus the gap after it ends) is ≥ `ratio` × the baseline self time of its operation and
+    ≥ `min_excess_ns` over it; without a baseline, ≥ `absolute_ns`. The gap must hold
+    critical-path time. Each end (caller service, callee service) gets the share of its calls in
+    this trace that waited; the finding goes to the end with the higher share, then with more
+    waits among them (the callee on a full tie). The fix scales the gap back to the baseline.
     """
 
     name: ClassVar[str] = "queueing"
@@ -51,18 +54,18 @@ class Queueing:
             calls_from[spans[i].service] += 1
             calls_into[spans[c].service] += 1
             key = facts.keys[i]
-            fastest[key] = min(fastest.get(key, facts.head_ns[i]), facts.head_ns[i])
-        waited: list[tuple[int, int, int]] = []  # caller, callee, target head gap
+            fastest[key] = min(fastest.get(key, facts.self_ns[i]), facts.self_ns[i])
+        waited: list[tuple[int, int, int]] = []  # caller, callee, target gap
         for i, c in callers:
-            head = facts.head_ns[i]
-            if facts.head_on_path[i] <= 0:
+            gap = facts.self_ns[i]
+            if facts.on_path[i] <= 0:
                 continue
-            base = baseline.head_gap_ns.get(facts.keys[i])
+            base = baseline.self_ns.get(facts.keys[i])
             if base is None:
-                if head < self.absolute_ns:
+                if gap < self.absolute_ns:
                     continue
-                target = fastest[facts.keys[i]] if fastest[facts.keys[i]] < head // 2 else 0
-            elif head - base < self.min_excess_ns or head < self.ratio * base:
+                target = fastest[facts.keys[i]] if fastest[facts.keys[i]] < gap // 2 else 0
+            elif gap - base < self.min_excess_ns or gap < self.ratio * base:
                 continue
             else:
                 target = int(base)
@@ -82,33 +85,38 @@ class Queueing:
                 (i, c, target)
             )
         for (end, service, key), items in groups.items():
-            waits = [facts.head_ns[i] for i, _, _ in items]
-            path_ns = sum(facts.head_on_path[i] for i, _, _ in items)
-            saving = sum(min(facts.head_on_path[i], facts.head_ns[i] - t) for i, _, t in items)
+            waits = [facts.self_ns[i] for i, _, _ in items]
+            path_ns = sum(facts.on_path[i] for i, _, _ in items)
+            saving = sum(min(facts.on_path[i], facts.self_ns[i] - t) for i, _, t in items)
             callers_seen = sorted({spans[i].service for i, _, _ in items})
             callees_seen = sorted({spans[c].service for _, c, _ in items})
-            base = baseline.head_gap_ns.get(key)
+            base = baseline.self_ns.get(key)
             yield Finding(
                 pattern=self.name,
                 trace_id=facts.trace_id,
                 service=service,
                 operation=key[1],
                 span_ids=tuple(spans[i].span_id for i, _, _ in items),
-                part=ClaimPart.HEAD,
+                part=ClaimPart.ALL,
                 summary=(
                     f"queueing at the {end} {service}: {len(items)} calls "
                     f"{', '.join(callers_seen)} -> {', '.join(callees_seen)} ({key[1]}) waited "
-                    f"{sum(waits) / MS:.0f} ms before the server side started"
+                    f"{sum(waits) / MS:.0f} ms outside the server side (network, queues)"
                     + (f" (baseline {base / MS:.1f} ms each)" if base is not None else "")
                 ),
                 saving_ns=int(saving),
-                edits=Edits(head_gap_ns={spans[i].span_id: t for i, _, t in items}),
+                edits=Edits(
+                    gap_scale={
+                        spans[i].span_id: t / facts.self_ns[i] if facts.self_ns[i] else 1.0
+                        for i, _, t in items
+                    }
+                ),
                 evidence={
                     "end": end,
                     "caller_services": callers_seen,
                     "callee_services": callees_seen,
                     "waits_ns": waits,
-                    "baseline_head_gap_ns": base,
+                    "baseline_gap_ns": base,
                     "caller_wait_share": {s: from_waits[s] / calls_from[s] for s in callers_seen},
                     "callee_wait_share": {s: into_waits[s] / calls_into[s] for s in callees_seen},
                     "on_path_ns": path_ns,
