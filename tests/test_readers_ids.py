@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracelens.readers.ids import BadId, optional_span_id, span_id, trace_id
+from tracelens.readers.ids import BadId, optional_span_id, plain_hex, span_id, trace_id
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,11 @@ def test_hex_is_never_read_as_base64(raw_id):
 def test_span_ids_round_trip_through_every_encoding(raw_id):
     assert span_id(raw_id.hex()) == raw_id.hex()
     assert span_id(base64.urlsafe_b64encode(raw_id).decode()) == raw_id.hex()  # ends in =
+
+
+def test_plain_hex_accepts_only_ids_that_need_no_work():
+    assert plain_hex(["0123456789abcdef", "0000000000000002"], 16)
+    assert not plain_hex(["0123456789abcdef", "0123456789ABCDEF"], 16)  # uppercase
+    assert not plain_hex(["0123456789abcde ", "0123456789abcdef"], 16)  # whitespace
+    assert not plain_hex(["0123456789abcdef", "2"], 16)  # short: needs padding
+    assert not plain_hex(["7uGbfsPBsQA=0000"], 16)  # base64

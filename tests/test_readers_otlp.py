@@ -257,3 +257,30 @@ def test_an_empty_tempo_v2_trace_means_no_traces(tmp_path):
     path = tmp_path / "notfound.json"
     path.write_text('{"trace": {}}')
     assert read_all(path) == []
+
+
+def test_one_odd_id_in_a_batch_still_normalises_every_id_and_zero_parents_are_roots(tmp_path):
+    spans = [
+        {
+            "traceId": "a" * 32,
+            "spanId": "00000000000000a1",
+            "parentSpanId": "0000000000000000",
+            "name": "root",
+            "startTimeUnixNano": "1",
+            "endTimeUnixNano": "9",
+        },
+        {
+            "traceId": "A" * 32,
+            "spanId": "00000000000000A2",
+            "parentSpanId": "00000000000000A1",
+            "name": "child",
+            "startTimeUnixNano": "2",
+            "endTimeUnixNano": "3",
+        },
+    ]
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}))
+    (trace,) = read_all(path)
+    root, child = trace.spans
+    assert (root.span_id, root.parent_id) == ("00000000000000a1", None)
+    assert (child.span_id, child.parent_id) == ("00000000000000a2", "00000000000000a1")

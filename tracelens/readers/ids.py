@@ -100,3 +100,23 @@ def optional_span_id(raw: str | None) -> str | None:
         return None
     value = span_cache.get(raw) or span_id(raw)
     return None if value == "0000000000000000" else value
+
+
+ZERO_SPAN_ID = "0000000000000000"
+
+
+def plain_hex(raws: list[str], width: int) -> bool:
+    """True when every id is already `width` lowercase hex characters, the norm in OTLP files.
+
+    One check for a whole batch of ids, in C, instead of one call per id: readers then use
+    the ids as they are and fall back to `span_id`/`trace_id` per id otherwise.
+    """
+    joined = "".join(raws)
+    if len(joined) != width * len(raws):
+        return False
+    try:
+        decoded = bytes.fromhex(joined)
+    except ValueError:
+        return False
+    # Equal lengths rule out the whitespace fromhex skips; islower/isdigit rule out uppercase.
+    return len(decoded) * 2 == len(joined) and (joined.islower() or joined.isdigit())

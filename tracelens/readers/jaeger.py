@@ -15,7 +15,14 @@ import msgspec
 
 from tracelens.model import AttributeValue, Event, Span, SpanKind, StatusCode
 from tracelens.readers.group import MAX_TIME_NS, Sink
-from tracelens.readers.ids import BadId, optional_span_id, span_cache, span_id, trace_id
+from tracelens.readers.ids import (
+    ZERO_SPAN_ID,
+    BadId,
+    optional_span_id,
+    plain_hex,
+    span_id,
+    trace_id,
+)
 from tracelens.readers.values import compact
 
 
@@ -177,7 +184,9 @@ def add_spans(
     last_raw: str | None = None
     tid = ""
     bucket: list[Span] = []
-    cached = span_cache.get
+    plain_ids = plain_hex([js.span_id for js in spans], 16)
+    parents = [r[0].span_id or "" for js in spans if (r := js.references)]
+    plain_parents = plain_hex(parents, 16) and ZERO_SPAN_ID not in parents
     kinds = _KINDS.get
     internal = SpanKind.INTERNAL
     unset = StatusCode.UNSET
@@ -192,7 +201,7 @@ def add_spans(
                 tid = trace_id(raw)
                 bucket = sink.spans_of(tid)
                 last_raw = raw
-            sid = cached(js.span_id) or span_id(js.span_id)
+            sid = js.span_id if plain_ids else span_id(js.span_id)
 
             parent: str | None = None
             links: tuple[str, ...] = ()
@@ -200,7 +209,7 @@ def add_spans(
             if refs:
                 ref = refs[0]
                 if len(refs) == 1 and ref.ref_type == "CHILD_OF" and ref.trace_id == raw:
-                    parent = cached(ref.span_id or "") or optional_span_id(ref.span_id)
+                    parent = ref.span_id if plain_parents else optional_span_id(ref.span_id)
                 else:
                     parent, links = _references(refs, raw, tid)
             if parent is None and js.parent_span_id:

@@ -14,7 +14,14 @@ import msgspec
 
 from tracelens.model import AttributeValue, Event, Span, SpanKind, StatusCode
 from tracelens.readers.group import MAX_TIME_NS, Sink
-from tracelens.readers.ids import BadId, optional_span_id, span_cache, span_id, trace_id
+from tracelens.readers.ids import (
+    ZERO_SPAN_ID,
+    BadId,
+    optional_span_id,
+    plain_hex,
+    span_id,
+    trace_id,
+)
 from tracelens.readers.values import compact
 
 NO_RAW = msgspec.Raw()  # default of raw fields: empty, so falsy when the key is absent
@@ -158,27 +165,34 @@ def add_resource_spans(resource_spans: list[ResourceSpans], sink: Sink) -> None:
     last_raw = ""
     tid = ""
     bucket: list[Span] = []
-    cached = span_cache.get
     kinds = _KINDS.get
     unspecified = SpanKind.UNSPECIFIED
     unset = StatusCode.UNSET
     for rs in resource_spans:
         service, process = _resource(rs)
         for ss in (rs.scope_spans or []) + (rs.library_spans or []):
-            for os in ss.spans or ():
+            spans = ss.spans
+            if not spans:
+                continue
+            plain_ids = plain_hex([o.span_id for o in spans], 16)
+            parents = [p for o in spans if (p := o.parent_span_id)]
+            plain_parents = plain_hex(parents, 16) and ZERO_SPAN_ID not in parents
+            for os in spans:
                 try:
                     if os.trace_id != last_raw:
                         tid = trace_id(os.trace_id)
                         bucket = sink.spans_of(tid)
                         last_raw = os.trace_id
-                    raw = os.span_id
-                    sid = cached(raw) or span_id(raw)
+                    sid = os.span_id if plain_ids else span_id(os.span_id)
                     start_ns, end_ns = os.start_ns, os.end_ns
                     if start_ns > MAX_TIME_NS or end_ns > MAX_TIME_NS or start_ns < 0 or end_ns < 0:
                         sink.bad_time(tid, sid, start_ns, end_ns)
                         continue
-                    raw = os.parent_span_id  # type: ignore[assignment]
-                    parent = (cached(raw) or optional_span_id(raw)) if raw else None
+                    parent = (
+                        os.parent_span_id or None
+                        if plain_parents
+                        else optional_span_id(os.parent_span_id)
+                    )
                     bucket.append(
                         Span(
                             tid,
