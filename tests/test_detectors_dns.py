@@ -197,11 +197,39 @@ def test_a_quantised_wait_before_the_server_side_is_likely_dns_without_dns_spans
     assert f.edits.head_gap_ns[sid] <= 2 * MS
 
 
-def test_a_first_call_wait_beyond_baseline_is_likely_dns_but_a_later_call_is_left_to_queueing():
-    base = baseline_of(caller_trace(1, "b1"), caller_trace(2, "b2"))
-    (first,) = Dns().detect(analyze_trace(caller_trace(300, "s1")), base)
+def test_a_first_call_wait_is_likely_dns_only_when_later_calls_to_the_host_did_not_wait():
+    #  HTTP GET |--300 ms--|====|            first call to inventory: resolves the name
+    #  HTTP GET                   |=|==|     second call: cached, no wait
+    def two_calls(first_wait_ms: int, second_wait_ms: int, tid: str):
+        calls, t0 = [], 1
+        for wait in (first_wait_ms, second_wait_ms):
+            calls.append(
+                span(
+                    "HTTP GET",
+                    t0 * MS,
+                    (t0 + wait + 20) * MS,
+                    kind=SpanKind.CLIENT,
+                    service="cart",
+                    children=[
+                        span("/items", (t0 + wait) * MS, (t0 + wait + 18) * MS, service="inventory")
+                    ],
+                )
+            )
+            t0 += wait + 21
+        return trace(
+            span(
+                "GET /cart", 0, (t0 + 1) * MS, kind=SpanKind.SERVER, service="cart", children=calls
+            ),
+            trace_id=tid,
+        )
+
+    base = baseline_of(two_calls(1, 1, "b1"), two_calls(2, 1, "b2"))
+    (first,) = Dns().detect(analyze_trace(two_calls(300, 1, "s1")), base)
     assert "first call to the host" in first.summary
-    assert list(Dns().detect(analyze_trace(caller_trace(300, "s2", earlier_call=True)), base)) == []
+    # every call waited: a slow network or callee, not a lookup -> left to queueing
+    assert list(Dns().detect(analyze_trace(two_calls(300, 300, "s2")), base)) == []
+    # a single call can't tell a lookup from a slow network
+    assert list(Dns().detect(analyze_trace(caller_trace(300, "s3")), base)) == []
 
 
 def test_go_dns_events_on_a_client_span_claim_its_head():

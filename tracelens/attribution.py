@@ -208,8 +208,15 @@ def trace_contributions(
         op = _operation(span)
         mine = explicit.get(sid)
         rule = rules.get((span.service, op))
-        head = (mine and mine[0]) or (rule and rule[0]) or None
-        rest = (mine and mine[1]) or (rule and rule[1]) or ("", span.service, op)
+        plain: Key = ("", span.service, op)
+        if mine is not None:
+            # A finding in this very trace knows this span best: rules from other traces only
+            # fill the part no finding here claimed, and never split a span claimed whole.
+            head = mine[0]
+            rest = mine[1] or (rule and rule[1]) or plain
+        else:
+            head = rule[0] if rule else None
+            rest = (rule and rule[1]) or plain
         if head is None:
             ns[rest] = ns.get(rest, 0) + held_ns
             calls[rest] = calls.get(rest, 0) + 1

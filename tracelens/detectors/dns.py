@@ -44,8 +44,8 @@ class Dns:
 
     In a service with no DNS spans or events in the trace, a caller's wait before its first
     child beyond the baseline head gap by ≥ `inferred_min_excess_ns` is claimed when quantised
-    at the timeout, or when it is the first call to that host and ≥ `slow_ratio` × the baseline
-    gap. Such findings are grouped per calling service: the resolver is the service's.
+    at the timeout, or when it is the first of several calls to that host, ≥ `slow_ratio` × the
+    baseline gap, and the later calls did not wait (a lookup is cached after the first call). Such findings are grouped per calling service: the resolver is the service's.
     """
 
     name: ClassVar[str] = "dns"
@@ -246,6 +246,16 @@ class Dns:
                 },
             )
 
+    def _only_first_waits(
+        self, facts: TraceFacts, calls: list[int], i: int, base_ns: float
+    ) -> bool:
+        """A lookup is paid once per host, then cached: the first call to the host waited and
+        the later ones did not. A slow network or callee delays every call (or, with a single
+        call, can't be told apart), so that is left to queueing."""
+        if calls[0] != i or len(calls) < 2:
+            return False
+        return all(facts.head_ns[j] < self.slow_ratio * max(base_ns, 1) for j in calls[1:])
+
     def _inferred(
         self, facts: TraceFacts, baseline: Baseline, resolving: set[str]
     ) -> Iterator[Finding]:
@@ -255,23 +265,25 @@ class Dns:
             for i in range(len(spans))
             if (c := facts.callee(i)) >= 0 and spans[i].service not in resolving
         ]
-        first_to: dict[str, int] = {}
+        to_host: dict[str, list[int]] = defaultdict(list)  # host -> its calls, in start order
         for i, c in sorted(callers, key=lambda ic: spans[ic[0]].start_ns):
-            first_to.setdefault(host_of(spans[i]) or spans[c].service, i)
+            to_host[host_of(spans[i]) or spans[c].service].append(i)
         groups: dict[OpKey, list[tuple[int, int, int]]] = defaultdict(list)
         for i, c in callers:
             head = facts.head_ns[i]
             base = baseline.head_gap_ns.get(facts.keys[i])
             k = self.timeouts_in(head)
-
             excess = head - int(base or 0)
             if excess < self.inferred_min_excess_ns or facts.head_on_path[i] <= 0:
                 continue
             host = host_of(spans[i]) or spans[c].service
-            first = first_to.get(host) == i
             if k:
                 target = max(0, min(head - k * self.timeout_ns, int(base or head)))
-            elif first and base is not None and head >= self.slow_ratio * base:
+            elif (
+                base is not None
+                and head >= self.slow_ratio * base
+                and self._only_first_waits(facts, to_host[host], i, base)
+            ):
                 target = int(base)
             else:
                 continue
