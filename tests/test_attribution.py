@@ -107,7 +107,7 @@ def test_a_head_claim_takes_only_the_time_before_the_first_child():
         ("", "web", "R"): 20,
         ("queueing", "db", "SV"): 30,
         ("", "db", "SV"): 30,
-        ("", "web", "CL"): 20,
+        ("", "web", "CL -> db SV"): 20,  # a bare call is named after its callee
     }
     assert calls[("queueing", "db", "SV")] == 1
 

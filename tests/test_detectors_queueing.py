@@ -51,7 +51,7 @@ BASE = build_baseline(analyze_trace(fan(dict.fromkeys(ENDS, 1), f"b{n}")) for n 
 def test_a_wait_beyond_baseline_in_front_of_one_callee_is_filed_under_the_callee():
     waits = {("gw", "inventory"): 1, ("gw", "pricing"): 200, ("gw", "reviews"): 1}
     (f,) = Queueing().detect(analyze_trace(fan(waits, "s")), BASE)
-    assert (f.service, f.operation) == ("pricing", "GET pricing")
+    assert (f.service, f.operation) == ("pricing", "GET pricing -> pricing handle")
     assert f.part is ClaimPart.ALL  # the gap before the server side and after it
     assert f.evidence["caller_services"] == ["gw"]
     assert f.evidence["callee_services"] == ["pricing"]

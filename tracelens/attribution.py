@@ -4,7 +4,7 @@
     contributors[0].excess_ns, contributors[0].share, contributors[0].ci_low_ns
 
 Every critical-path segment of every trace goes to exactly one contributor key (pattern, service,
-operation). By default a segment belongs to ("", span.service, operation_of(span)). Findings claim
+operation). By default a segment belongs to ("", span.service, its operation). Findings claim
 segments: each finding's spans give a claim rule (the claimed span's (service, operation), the
 finding's `part`) -> (pattern, finding.service, finding.operation), and the rule applies in EVERY
 trace, slow and baseline alike, so a baseline trace's three calls are compared with a slow trace's
@@ -34,8 +34,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tracelens.analysis import TraceAnalysis
-from tracelens.model import ClaimPart, Contributor, Finding, Span
-from tracelens.operations import operation_of
+from tracelens.model import ClaimPart, Contributor, Finding
+from tracelens.operations import operations_in
 
 Key = tuple[str, str, str]  # (pattern, service, operation); pattern "" for a plain operation
 FloatArray = npt.NDArray[np.float64]
@@ -150,6 +150,7 @@ def build_claims(analyses: Iterable[TraceAnalysis]) -> Claims:
     summaries: dict[Key, Counter[str]] = {}
     for a in analyses:
         tree = a.tree
+        ops = _operations(a) if a.findings else []
         for f in a.findings:
             key = (f.pattern, f.service, f.operation)
             summaries.setdefault(key, Counter())[f.summary] += 1
@@ -158,7 +159,7 @@ def build_claims(analyses: Iterable[TraceAnalysis]) -> Claims:
                 if i is None:
                     continue
                 span = tree.spans[i]
-                op = _operation(span)
+                op = ops[i]
                 claimed.append((key, a.trace.trace_id, sid, f.part, span.service, op))
                 weight[key] += 1
     # The pattern claiming most spans wins a contested span; ties break on the key for stability.
@@ -198,6 +199,7 @@ def trace_contributions(
     ns: dict[Key, int] = {}
     calls: dict[Key, int] = {}
     heads: dict[str, tuple[Key, Key, int]] = {}  # span id -> (head key, rest key, first child)
+    ops = _operations(analysis)
     for sid, held_ns in on_path.items():
         i = tree.index.get(sid)
         if i is None:
@@ -205,7 +207,7 @@ def trace_contributions(
             calls[UNKNOWN] = calls.get(UNKNOWN, 0) + 1
             continue
         span = tree.spans[i]
-        op = _operation(span)
+        op = ops[i]
         mine = explicit.get(sid)
         rule = rules.get((span.service, op))
         plain: Key = ("", span.service, op)
@@ -249,8 +251,12 @@ def duration_ns(analysis: TraceAnalysis) -> int:
     return analysis.duration_ns if analysis.tree.spans else 0
 
 
-def _operation(span: Span) -> str:
-    return operation_of(span) or span.name or "(unnamed)"
+def _operations(analysis: TraceAnalysis) -> list[str]:
+    """Each span's operation, as the detectors and the baseline name it."""
+    return [
+        op or span.name or "(unnamed)"
+        for op, span in zip(operations_in(analysis.tree), analysis.tree.spans, strict=True)
+    ]
 
 
 def path_times(

@@ -1,7 +1,7 @@
 """What normal looks like for a route: `build_baseline(analyses) -> Baseline` over baseline traces.
 
     baseline = build_baseline(analyze_trace(t) for t in baseline_traces)
-    baseline.duration_ns.get(op_key(span))      # median duration of that operation, or None
+    baseline.duration_ns.get(key)     # key = (service, operation); the median duration, or None
     baseline.overlap_share(key_a, key_b)        # how often the two ran side by side as siblings
 
 Detectors compare a slow trace against these per-operation figures; the what-if uses them as the
@@ -20,7 +20,7 @@ import numpy as np
 
 from tracelens.analysis import TraceAnalysis
 from tracelens.graph import SpanTree
-from tracelens.operations import OpKey, op_key
+from tracelens.operations import OpKey, operations_in
 
 NO_CHILD = -1  # head gap of a span without children
 
@@ -118,7 +118,7 @@ def build_baseline(analyses: Iterable[TraceAnalysis]) -> Baseline:
     for analysis in analyses:
         traces += 1
         tree = analysis.tree
-        keys = [op_key(s) for s in tree.spans]
+        keys = [(s.service, op) for s, op in zip(tree.spans, operations_in(tree), strict=True)]
         self_ns = self_times_ns(tree)
         head_ns = head_gaps_ns(tree)
         for i, s in enumerate(tree.spans):

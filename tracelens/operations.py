@@ -34,6 +34,7 @@ from opentelemetry.semconv.attributes import (
     url_attributes,
 )
 
+from tracelens.graph import SpanTree
 from tracelens.model import AttributeValue, Span, SpanKind
 
 OpKey = tuple[str, str]  # (service, normalised operation)
@@ -185,3 +186,24 @@ def operation_of(span: Span) -> str:
 
 def op_key(span: Span) -> OpKey:
     return (span.service, operation_of(span))
+
+
+def operations_in(tree: SpanTree) -> list[str]:
+    """`operation_of` for every span of a tree, naming the callee where a call doesn't say.
+
+    Traces recorded without attributes (a span called `HTTP POST` and nothing else) would make
+    calls to different services look like one operation, and a loop over several APIs look like
+    an N+1; a call whose first child runs in another service is named after that child too:
+    `HTTP POST -> ts-basic-service /api/v1/basicservice/basic/travels`.
+    """
+    spans = tree.spans
+    ops = [operation_of(s) for s in spans]
+    for i, span in enumerate(spans):
+        kids = tree.children[i]
+        if not kids or span.kind in (SpanKind.SERVER, SpanKind.CONSUMER):
+            continue
+        child = spans[kids[0]]
+        if child.service == span.service or any(k in span.attributes for k in RELEVANT):
+            continue
+        ops[i] = f"{ops[i]} -> {child.service} {ops[kids[0]]}"
+    return ops

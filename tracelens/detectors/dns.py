@@ -45,7 +45,8 @@ class Dns:
     In a service with no DNS spans or events in the trace, a caller's wait before its first
     child beyond the baseline head gap by ≥ `inferred_min_excess_ns` is claimed when quantised
     at the timeout, or when it is the first of several calls to that host, ≥ `slow_ratio` × the
-    baseline gap, and the later calls did not wait (a lookup is cached after the first call). Such findings are grouped per calling service: the resolver is the service's.
+    baseline gap, and the later calls did not wait (a lookup is cached after the first call).
+    Such findings are grouped per calling service: the resolver is the service's.
     """
 
     name: ClassVar[str] = "dns"

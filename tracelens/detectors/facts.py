@@ -18,7 +18,7 @@ from tracelens.analysis import TraceAnalysis
 from tracelens.baseline import NO_CHILD, head_gaps_ns, self_times_ns
 from tracelens.graph import SpanTree
 from tracelens.model import Span, SpanKind, StatusCode
-from tracelens.operations import DB_ATTRS, HOST, HTTP_URL, RPC, OpKey, operation_of
+from tracelens.operations import DB_ATTRS, HOST, HTTP_URL, RPC, OpKey, operations_in
 
 MS = 1_000_000
 
@@ -241,7 +241,7 @@ def _build(analysis: TraceAnalysis) -> TraceFacts:
     tree = analysis.tree
     spans = tree.spans
     n = len(spans)
-    keys = [(s.service, operation_of(s)) for s in spans]
+    keys = [(s.service, op) for s, op in zip(spans, operations_in(tree), strict=True)]
     on_path = [0] * n
     head_on_path = [0] * n
     heads = head_gaps_ns(tree)
