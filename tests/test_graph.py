@@ -343,3 +343,14 @@ def test_any_tangle_of_ids_and_parents_still_builds_a_valid_tree(rows) -> None:
         (SYNTHETIC_ROOT_ID, "(trace)")
     }
     assert kept == {(sp.span_id, sp.name) for sp in spans}
+
+
+def test_an_orphan_server_span_under_a_client_root_is_not_shifted():
+    # Its real parent is missing, so the root's clock says nothing about it.
+    spans = [
+        raw("0000000000000001", None, 10, 50, kind=CLIENT, process="h1"),
+        raw("0000000000000002", "00000000deadbeef", 60, 80, kind=SERVER, service="b", process="h2"),
+    ]
+    tree = build_tree(spans)
+    assert tree.shifts == ()
+    assert tree.span("0000000000000002").start_ns == 60

@@ -92,7 +92,19 @@ def critical_path(tree: SpanTree, root_id: str | None = None) -> tuple[Segment, 
                 continue
             push((node, nid, lo, cands, pos))
             node, nid, lo, t = c, cid, c_start, c_end
-            cands = _candidates(spans, kids, spans[c], c_start, c_end)
+            if len(kids) == 1:  # a chain: one child, no list to build and sort
+                k = kids[0]
+                ksp = spans[k]
+                s, e = ksp.start_ns, ksp.end_ns
+                if (
+                    (s >= c_end or e <= c_start) and not (s >= c_start and e <= c_end)
+                ) or not _blocks(spans[c], ksp):
+                    cands = _NONE
+                else:
+                    s, e = max(s, c_start), min(e, c_end)
+                    cands = [(e, -s, ksp.span_id, s, k)]
+            else:
+                cands = _candidates(spans, kids, spans[c], c_start, c_end)
             pos = 0
             continue
         if lo < t:
@@ -123,15 +135,11 @@ def _candidates(
     #  parent        |----------------|        lo..hi
     #  kept    |---------|  |--|  |---------|  clipped to the parent
     #  dropped |--|                      |--|  wholly outside (touching an end counts as outside)
-    pid = psp.span_id
-    producer = psp.kind == _PRODUCER
     out: list[_Candidate] = []
     for c in kids:
         sp = spans[c]
-        if producer and sp.kind == _CONSUMER:
-            continue  # async: the producer does not wait for its consumer
-        if sp.parent_id != pid and sp.links and pid in sp.links:
-            continue  # hung by a FOLLOWS_FROM reference: does not block its parent
+        if not _blocks(psp, sp):
+            continue
         s, e = sp.start_ns, sp.end_ns
         if s < lo or e > hi:
             if s >= hi or e <= lo:
@@ -141,6 +149,14 @@ def _candidates(
         out.append((e, -s, sp.span_id, s, c))
     out.sort(reverse=True)
     return out
+
+
+def _blocks(psp: Span, sp: Span) -> bool:
+    """Whether the parent waits for this child (not an async consumer, not a FOLLOWS_FROM)."""
+    if sp.kind == _CONSUMER and psp.kind == _PRODUCER:
+        return False  # async: the producer does not wait for its consumer
+    # hung by a FOLLOWS_FROM reference (a link, no CHILD_OF to this parent): does not block it
+    return not (sp.links and sp.parent_id != psp.span_id and psp.span_id in sp.links)
 
 
 def time_on_path(path: Sequence[Segment]) -> Mapping[str, int]:

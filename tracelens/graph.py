@@ -383,8 +383,16 @@ def _differs(a: Span, b: Span) -> bool:
 
 
 def _skew_candidate(child: Span, par: Span) -> bool:
-    """A synchronous call received on another host: the only pair whose clocks we compare."""
-    return par.kind == _CLIENT and child.kind in _RECEIVING and _differs(child, par)
+    """A synchronous call received on another host: the only pair whose clocks we compare.
+
+    Only a real CHILD_OF pair: an orphan hung under the root says nothing about the root's clock.
+    """
+    return (
+        child.parent_id == par.span_id
+        and par.kind == _CLIENT
+        and child.kind in _RECEIVING
+        and _differs(child, par)
+    )
 
 
 def _needs_skew_pass(
