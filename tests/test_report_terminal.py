@@ -117,7 +117,8 @@ def test_histogram_buckets_follow_the_one_two_five_series():
 
 def test_unsure_rows_are_marked_and_explained():
     text = rendered(sample_report())
-    assert "too small to conclude" in text
+    assert "may be noise: their 95% interval includes 0" in text
+    assert "too few traces" not in text
     assert " 3? " in text
     assert " 4? " in text
     assert " 1? " not in text
@@ -125,8 +126,10 @@ def test_unsure_rows_are_marked_and_explained():
 
 def test_a_clear_result_has_no_warning_until_the_sample_is_flagged_too_small():
     sure = replace(sample_report(), contributor_rows=CONTRIBUTORS[:2])
-    assert "too small to conclude" not in rendered(sure)
-    assert "only 12 slow and 60 baseline traces" in rendered(replace(sure, too_small=True))
+    assert "may be noise" not in rendered(sure)
+    assert "too few traces" not in rendered(sure)
+    flagged = rendered(replace(sure, too_small=True))
+    assert "too few traces to conclude: only 12 slow and 60 baseline traces" in flagged
 
 
 def test_findings_show_evidence_and_links_to_each_configured_ui():

@@ -265,17 +265,18 @@ def _contributors(report: Report, width: int) -> Iterator[RenderableType]:
         yield Text("no contributors: no slow trace had a critical path to compare")
         return
     unsure = [c for c in rows if ci_includes_zero(c)]
-    if report.too_small or unsure:
-        reasons = []
-        if report.too_small:
-            sel = report.selection
-            reasons.append(
-                f"only {len(sel.slow_trace_ids)} slow and {len(sel.baseline_trace_ids)} baseline "
-                "traces"
-            )
-        if unsure:
-            reasons.append(f"rows marked ? have a 95% interval that includes 0 ({len(unsure)})")
-        yield Text("too small to conclude: " + "; ".join(reasons), style="bold yellow")
+    if report.too_small:
+        sel = report.selection
+        yield Text(
+            f"too few traces to conclude: only {len(sel.slow_trace_ids)} slow and "
+            f"{len(sel.baseline_trace_ids)} baseline traces; treat the ranking as a hint",
+            style="bold yellow",
+        )
+    if unsure:
+        yield Text(
+            f"rows marked ? ({len(unsure)}) may be noise: their 95% interval includes 0",
+            style="yellow",
+        )
 
     top_excess = max((c.excess_ns for c in rows), default=0.0)
     bar_width = 8 if width >= NARROW else 5
