@@ -15,29 +15,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from tracelens.attribution import note
+from tracelens.model import CONTRIBUTOR_COLUMNS as MODEL_CONTRIBUTOR_COLUMNS
 from tracelens.model import Contributor, Finding, TraceSummary
 
-CONTRIBUTOR_COLUMNS = (
-    "rank",
-    "pattern",
-    "service",
-    "operation",
-    "slow_ms",
-    "baseline_ms",
-    "excess_ms",
-    "share",
-    "ci_low_ms",
-    "ci_high_ms",
-    "traces",
-    "example_trace_id",
-    "whatif_p90_ms",
-    "more_calls_ms",
-    "slower_calls_ms",
-    "slow_calls",
-    "baseline_calls",
-    "summary",
-    "note",
-)
+CONTRIBUTOR_COLUMNS = (*MODEL_CONTRIBUTOR_COLUMNS, "note")
 FINDING_COLUMNS = (
     "pattern",
     "service",

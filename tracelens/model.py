@@ -181,6 +181,30 @@ class Finding:
     evidence: Mapping[str, Any] = field(default_factory=dict)
 
 
+# Columns of a contributor row in every export (CSV, JSON, DataFrame), in order; docs/csv.md
+# describes each. The first thirteen are the documented stable set; new ones are only appended.
+CONTRIBUTOR_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "pattern",
+    "service",
+    "operation",
+    "slow_ms",
+    "baseline_ms",
+    "excess_ms",
+    "share",
+    "ci_low_ms",
+    "ci_high_ms",
+    "traces",
+    "example_trace_id",
+    "whatif_p90_ms",
+    "more_calls_ms",
+    "slower_calls_ms",
+    "slow_calls",
+    "baseline_calls",
+    "summary",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Contributor:
     """One row of the ranking: an operation, or a pattern instance, and what it adds to p90.

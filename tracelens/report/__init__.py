@@ -17,32 +17,11 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from tracelens.model import Contributor, Finding, Report
+from tracelens.model import CONTRIBUTOR_COLUMNS, Contributor, Finding, Report
 
 NS_PER_MS = 1_000_000
 
-# Columns of one contributor record, in order (docs/csv.md describes each one). The first
-# thirteen are the documented stable set; new columns are only ever appended.
-COLUMNS: tuple[str, ...] = (
-    "rank",
-    "pattern",
-    "service",
-    "operation",
-    "slow_ms",
-    "baseline_ms",
-    "excess_ms",
-    "share",
-    "ci_low_ms",
-    "ci_high_ms",
-    "traces",
-    "example_trace_id",
-    "whatif_p90_ms",
-    "more_calls_ms",
-    "slower_calls_ms",
-    "slow_calls",
-    "baseline_calls",
-    "summary",
-)
+COLUMNS = CONTRIBUTOR_COLUMNS
 
 Cell = str | int | float | None
 
