@@ -107,3 +107,18 @@ def test_the_console_script_runs(traces_file):
     )
     assert done.returncode == 0, done.stderr
     assert "result" in done.stdout
+
+
+def test_error_messages_keep_brackets_and_colons(tmp_path, capsys):
+    # "[id]" is rich markup and ":x:" an emoji code unless the message is escaped.
+    path = tmp_path / "mixed.jsonl"
+    with path.open("wb") as out:
+        write_otlp_lines(
+            [page(i, "/result/[id]", 10) for i in range(3)]
+            + [page(i + 3, "/a:x:b", 10) for i in range(2)],
+            out,
+        )
+    assert main(["slowest", "-s", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "GET /result/[id] (3)" in err
+    assert "/a:x:b (2)" in err

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 
 from tracelens import __version__
 from tracelens.errors import TracelensError
@@ -80,7 +81,7 @@ def _run_critical_path(args: argparse.Namespace) -> int:
     wanted = _normal_trace_id(args.trace_id) if args.trace_id else None
     issues: list[ReadIssue] = []
     out = sys.stdout
-    console = Console(file=out, highlight=False) if args.format == "table" else None
+    console = Console(file=out, highlight=False, emoji=False) if args.format == "table" else None
     encode = msgspec.json.Encoder().encode
     found = False
     for trace in read_traces(args.file, issues):
@@ -110,7 +111,7 @@ def _run_critical_path(args: argparse.Namespace) -> int:
     if issues:
         shown = "; ".join(f"{i.origin}: {i.message}" for i in issues[:3])
         more = f"; and {len(issues) - 3} more" if len(issues) > 3 else ""
-        Console(stderr=True, highlight=False).print(
+        Console(stderr=True, highlight=False, emoji=False).print(
             f"skipped {len(issues)} traces: {shown}{more}", markup=False, soft_wrap=True
         )
     if wanted is not None and not found:
@@ -287,12 +288,12 @@ def _run_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    stderr = Console(stderr=True, highlight=False)
+    stderr = Console(stderr=True, highlight=False, emoji=False)
     run: Command = args.run
     try:
         return run(args)
     except TracelensError as e:
-        stderr.print(f"[red]error:[/] {e}", markup=True, soft_wrap=True)
+        stderr.print(f"[red]error:[/] {escape(str(e))}", markup=True, soft_wrap=True)
         return e.exit_code
     except KeyboardInterrupt:
         return 130

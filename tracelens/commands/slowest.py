@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tracelens.errors import TracelensError, UsageError
@@ -51,7 +52,7 @@ def windows(args: argparse.Namespace, now_ns: int) -> tuple[Window | None, Windo
 
 
 def run(args: argparse.Namespace) -> int:
-    stderr = Console(stderr=True, highlight=False)
+    stderr = Console(stderr=True, highlight=False, emoji=False)
     now_ns = time.time_ns()
     current, baseline_window = windows(args, now_ns)
     slo_ns = parse_duration_ns(args.slo) if args.slo else None
@@ -84,11 +85,11 @@ def run(args: argparse.Namespace) -> int:
         )
 
     for warning in report.warnings[:5]:
-        stderr.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+        stderr.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     if report.selection.skipped:
         skipped = sum(report.selection.skipped.values())
         reasons = "; ".join(f"{n}× {why}" for why, n in report.selection.skipped.items())
-        stderr.print(f"[yellow]skipped {skipped} traces:[/] {reasons}", soft_wrap=True)
+        stderr.print(f"[yellow]skipped {skipped} traces:[/] {escape(reasons)}", soft_wrap=True)
 
     _write_files(report, args)
     if args.json:
