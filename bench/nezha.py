@@ -20,6 +20,7 @@ from pathlib import Path
 import tracelens
 from tracelens.errors import TracelensError
 from tracelens.model import Report
+from tracelens.report.terminal import NO_REGRESSION
 from tracelens.sources import Window
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "nezha-tt"
@@ -68,10 +69,10 @@ def main() -> int:
         for c in json.loads(manifest_path.read_text())
         if c["usable"] and (args.all or c["latency_fault"])
     ]
-    header = f"{'case':58} {'p90x':>5} {'top service':28} {'rank':>4} {'secs':>5}"
+    header = f"{'case':58} {'p90x':>5} {'rise':>6} {'top service':28} {'rank':>4} {'secs':>5}"
     print(header)
     print("-" * len(header))
-    first = top3 = strong = strong_first = 0
+    first = top3 = strong = strong_first = defects = defects_flagged = 0
     for case in cases:
         case_dir = args.data / case["case_id"]
         truth = json.loads((case_dir / "truth.json").read_text())
@@ -84,13 +85,21 @@ def main() -> int:
         top = report.contributor_rows[0] if report.contributor_rows else None
         top_name = f"{top.service}" if top else "-"
         ratio = case["during_over_before_p90"]
-        print(f"{case['case_id']:58} {ratio:5.2f} {top_name:28} {rank or '-':>4} {seconds:5.1f}")
+        base = report.baseline_stats
+        rise = report.stats.p90_ns / base.p90_ns - 1 if base and base.p90_ns else 0.0
+        print(
+            f"{case['case_id']:58} {ratio:5.2f} {rise:+6.0%} {top_name:28} {rank or '-':>4} "
+            f"{seconds:5.1f}"
+        )
         if args.verbose:
             for c in report.contributor_rows[:5]:
                 print(
                     f"      {c.pattern or '-':11} {c.service:28} {c.operation[:40]:40} "
                     f"{c.excess_ns / 1e6:9.1f} ms  share {c.share:5.2f}"
                 )
+        if not case["latency_fault"]:
+            defects += 1
+            defects_flagged += rise < NO_REGRESSION
         if case["latency_fault"]:
             first += rank == 1
             top3 += rank is not None and rank <= 3
@@ -101,6 +110,11 @@ def main() -> int:
     print()
     print(f"latency cases: {len(latency)}; faulty service first: {first}, in top 3: {top3}")
     print(f"cases whose fault moved p90 by >= 1.2x: {strong}; faulty service first: {strong_first}")
+    if defects:
+        print(
+            f"code-defect cases: {defects}; reported as no p90 regression "
+            f"(rise < {NO_REGRESSION:.0%}): {defects_flagged}"
+        )
     return 0
 
 

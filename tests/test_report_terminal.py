@@ -208,3 +208,12 @@ def test_what_if_lines_give_the_new_p90_and_the_change():
         text
     )
     assert f"trace {SLOW_IDS[9]}" in text
+
+
+def test_before_after_without_a_p90_rise_says_there_is_no_regression():
+    report = sample_report()
+    base = replace(report.stats, p90_ns=report.stats.p90_ns * 1.02)
+    text = rendered(replace(report, baseline_stats=base))
+    assert "has not risen against the baseline window" in text
+    risen = replace(report.stats, p90_ns=report.stats.p90_ns / 2)
+    assert "has not risen" not in rendered(replace(report, baseline_stats=risen))

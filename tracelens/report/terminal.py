@@ -144,6 +144,9 @@ def _header(report: Report) -> RenderableType:
     return Group(*lines)
 
 
+NO_REGRESSION = 0.10  # before/after: a p90 rise below this is no regression to explain
+
+
 def _latency(report: Report) -> RenderableType:
     stats = report.stats
     lines = [
@@ -169,6 +172,14 @@ def _latency(report: Report) -> RenderableType:
                 f"p90 now {percent(change, signed=True)}"
             )
         )
+        if change is not None and change < NO_REGRESSION:
+            lines.append(
+                Text(
+                    "p90 has not risen against the baseline window: the ranking below explains "
+                    "the route's usual tail, not a regression",
+                    style="bold yellow",
+                )
+            )
     return Group(*lines)
 
 
