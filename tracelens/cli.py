@@ -62,61 +62,10 @@ def _add_critical_path(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(run=_run_critical_path)
 
 
-def _normal_trace_id(text: str) -> str:
-    tid = text.strip().lower()
-    if not tid or len(tid) > 32 or any(ch not in "0123456789abcdef" for ch in tid):
-        raise TracelensError(f"--trace-id {text!r} is not a hex trace id")
-    return tid.zfill(32)
-
-
 def _run_critical_path(args: argparse.Namespace) -> int:
-    import msgspec
+    from tracelens.commands.critical_path import run
 
-    from tracelens.critical_path import critical_path
-    from tracelens.graph import build_tree
-    from tracelens.readers import read_traces
-    from tracelens.report import waterfall
-    from tracelens.sources import ReadIssue
-
-    wanted = _normal_trace_id(args.trace_id) if args.trace_id else None
-    issues: list[ReadIssue] = []
-    out = sys.stdout
-    console = Console(file=out, highlight=False, emoji=False) if args.format == "table" else None
-    encode = msgspec.json.Encoder().encode
-    found = False
-    for trace in read_traces(args.file, issues):
-        if wanted is not None and trace.trace_id.zfill(32) != wanted:
-            continue
-        found = True
-        tree = build_tree(trace)
-        path = critical_path(tree)
-        if console is not None:
-            waterfall.render(tree, path, console)
-            continue
-        tid = trace.trace_id
-        lines = []
-        for seg in path:
-            sp = tree.span(seg.span_id)
-            row = {
-                "traceID": tid,
-                "spanID": seg.span_id,
-                "service": sp.service,
-                "operation": sp.name,
-                "start_us": seg.start_ns // 1000,
-                "end_us": seg.end_ns // 1000,
-            }
-            lines.append(encode(row).decode())
-        if lines:
-            out.write("\n".join(lines) + "\n")
-    if issues:
-        shown = "; ".join(f"{i.origin}: {i.message}" for i in issues[:3])
-        more = f"; and {len(issues) - 3} more" if len(issues) > 3 else ""
-        Console(stderr=True, highlight=False, emoji=False).print(
-            f"skipped {len(issues)} traces: {shown}{more}", markup=False, soft_wrap=True
-        )
-    if wanted is not None and not found:
-        raise TracelensError(f"trace {args.trace_id} is not in {args.file}")
-    return 0
+    return run(args)
 
 
 # --- slowest -------------------------------------------------------------------------------
@@ -251,38 +200,9 @@ def _positive_int(text: str) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    import datetime as dt
+    from tracelens.commands.demo import run
 
-    from tracelens.demo.run import DemoConfig, run_demo
-
-    result = run_demo(
-        DemoConfig(
-            requests=args.requests,
-            seed=args.seed,
-            fixed=args.fixed,
-            inject=args.inject,
-            resolver_spans=args.resolver_spans,
-            out=args.out,
-            otlp_endpoint=args.otlp_endpoint,
-            otlp_protocol=args.otlp_protocol,
-            append=args.append,
-        )
-    )
-
-    def clock(t_ns: int) -> str:
-        return dt.datetime.fromtimestamp(t_ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-    state = "fixed" if args.fixed else "incident"
-    if args.inject:
-        state += " + " + ",".join(sorted(args.inject))
-    sys.stderr.write(
-        f"tracelens demo ({state}, seed {args.seed}): {result.requests} requests, "
-        f"{result.traces} traces, {result.spans} spans -> {'; '.join(result.destinations)}; "
-        f"window {clock(result.start_ns)} to {clock(result.end_ns)} UTC\n"
-    )
-    if not (args.out or args.otlp_endpoint):
-        sys.stderr.write("next: tracelens slowest --route result\n")
-    return 0
+    return run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
