@@ -122,3 +122,23 @@ def test_error_messages_keep_brackets_and_colons(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "GET /result/[id] (3)" in err
     assert "/a:x:b (2)" in err
+
+
+def test_tracelens_toml_gives_defaults_that_options_override(
+    traces_file, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tracelens.toml").write_text(
+        f'source = "{traces_file}"\nroute = "result"\nslo = "100ms"\n'
+    )
+    assert main(["slowest", "--fail-on-slo"]) == 3
+    assert main(["slowest", "--fail-on-slo", "--slo", "10s"]) == 0
+
+
+def test_a_bad_tracelens_toml_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tracelens.toml").write_text('route = "result"\ncolour = "blue"\n')
+    assert main(["slowest"]) == 2
+    err = capsys.readouterr().err
+    assert "tracelens.toml" in err
+    assert "colour" in err

@@ -7,6 +7,7 @@ to stderr; --csv and --markdown write files. Exit 3 when --fail-on-slo and p90 b
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from tracelens.config import load_config
 from tracelens.errors import TracelensError, UsageError
 from tracelens.model import Report
 from tracelens.pipeline import slowest
@@ -53,6 +55,13 @@ def windows(args: argparse.Namespace, now_ns: int) -> tuple[Window | None, Windo
 
 def run(args: argparse.Namespace) -> int:
     stderr = Console(stderr=True, highlight=False, emoji=False)
+    # Options win, then $TRACELENS_SOURCE (read by open_source), then tracelens.toml.
+    config = load_config()
+    if os.environ.get("TRACELENS_SOURCE"):
+        config = {k: v for k, v in config.items() if k != "source"}
+    for key in ("source", "route", "slo", "jaeger_ui", "grafana_url"):
+        if getattr(args, key) is None and key in config:
+            setattr(args, key, config[key])
     now_ns = time.time_ns()
     current, baseline_window = windows(args, now_ns)
     slo_ns = parse_duration_ns(args.slo) if args.slo else None
