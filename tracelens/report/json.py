@@ -102,6 +102,10 @@ def document(report: Report) -> dict[str, Any]:
         "baseline_stats": _stats(report.baseline_stats),
         "too_small": report.too_small,
         "contributors": [contributor_record(c, ndigits=_DIGITS) for c in contributors],
+        "whatif_together": {
+            "fixes": list(report.whatif_together),
+            "p90_ms": ms(report.whatif_together_p90_ns, _DIGITS),
+        },
         "findings": [_finding(f) for f in report.finding_rows],
         "warnings": list(report.warnings),
         "skipped": dict(report.selection.skipped),
