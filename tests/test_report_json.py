@@ -34,6 +34,7 @@ def test_top_level_keys_come_in_their_published_order():
         "baseline_stats",
         "too_small",
         "contributors",
+        "whatif_together",
         "findings",
         "warnings",
         "skipped",
