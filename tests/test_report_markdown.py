@@ -65,12 +65,12 @@ def test_summaries_cannot_inject_markup():
 
 def test_the_what_if_list_gives_each_fix_and_its_p90():
     text = rendered(sample_report())
-    assert "### What if it were fixed (p90 now 15.2 s)" in text
+    assert "### What to fix first: p90 if each were fixed (p90 now 15.2 s)" in text
     assert "- fix `DNS · checkout: lookup payments.internal` → p90 11 s (−28%)" in text
     assert text.count("- fix ") == 3  # the plain operation has no what-if
 
 
 def test_uncertain_rows_are_flagged():
     text = rendered(sample_report())
-    assert "Too small to conclude" in text
+    assert "may be noise: their 95% interval includes 0" in text
     assert "| 3? |" in text

@@ -97,12 +97,15 @@ def render(
     lines += [stat_line, ""]
 
     rows = sorted(report.contributor_rows, key=lambda c: c.rank)
-    if report.too_small or any(ci_includes_zero(c) for c in rows):
+    if report.too_small:
+        sel = report.selection
         lines += [
-            "> **Too small to conclude:** the sample is small or some intervals include 0 "
-            "(marked ?).",
+            f"> **Too few traces to conclude:** only {len(sel.slow_trace_ids)} slow and "
+            f"{len(sel.baseline_trace_ids)} baseline traces; treat the ranking as a hint.",
             "",
         ]
+    if any(ci_includes_zero(c) for c in rows):
+        lines += ["Rows marked ? may be noise: their 95% interval includes 0.", ""]
     lines += _contributor_table(report, rows)
     lines += _findings(report, rows, links)
     lines += _whatif(report, rows)
@@ -169,4 +172,7 @@ def _whatif(report: Report, rows: list[Contributor]) -> list[str]:
             f"- **fix the {len(report.whatif_together)} above together → p90 "
             f"{duration(report.whatif_together_p90_ns)}**"
         )
-    return [f"### What if it were fixed (p90 now {duration(report.stats.p90_ns)})", "", *lines, ""]
+    title = (
+        f"### What to fix first: p90 if each were fixed (p90 now {duration(report.stats.p90_ns)})"
+    )
+    return [title, "", *lines, ""]
