@@ -21,6 +21,7 @@ import numpy as np
 from tracelens.analysis import TraceAnalysis
 from tracelens.graph import SpanTree
 from tracelens.operations import OpKey, operations_in
+from tracelens.pertree import per_tree
 
 NO_CHILD = -1  # head gap of a span without children
 
@@ -42,7 +43,14 @@ class Baseline:
 
 
 def self_times_ns(tree: SpanTree) -> list[int]:
-    """Per span index: duration minus the union of its children (clipped to it)."""
+    """Per span index: duration minus the union of its children (clipped to it).
+
+    Computed once per tree within `pertree.sharing()`; the list is shared, do not mutate it.
+    """
+    return per_tree(tree, _self_times_ns)
+
+
+def _self_times_ns(tree: SpanTree) -> list[int]:
     spans = tree.spans
     out = [0] * len(spans)
     for i, s in enumerate(spans):
@@ -59,7 +67,14 @@ def self_times_ns(tree: SpanTree) -> list[int]:
 
 
 def head_gaps_ns(tree: SpanTree) -> list[int]:
-    """Per span index: time from its start to its first child's start (NO_CHILD if a leaf)."""
+    """Per span index: time from its start to its first child's start (NO_CHILD if a leaf).
+
+    Computed once per tree within `pertree.sharing()`; the list is shared, do not mutate it.
+    """
+    return per_tree(tree, _head_gaps_ns)
+
+
+def _head_gaps_ns(tree: SpanTree) -> list[int]:
     spans = tree.spans
     out = [NO_CHILD] * len(spans)
     for i, kids in enumerate(tree.children):

@@ -36,6 +36,7 @@ from opentelemetry.semconv.attributes import (
 
 from tracelens.graph import SpanTree
 from tracelens.model import AttributeValue, Span, SpanKind
+from tracelens.pertree import per_tree
 
 OpKey = tuple[str, str]  # (service, normalised operation)
 
@@ -170,7 +171,9 @@ def _compute(name: str, kind: SpanKind, attrs: Mapping[str, AttributeValue]) -> 
 def operation_of(span: Span) -> str:
     """The normalised operation of a span (see the module docstring)."""
     attrs = span.attributes
-    relevant = tuple(sorted((k, v) for k, v in attrs.items() if k in RELEVANT)) if attrs else ()
+    # Unsorted: spans of one shape list their attributes in one order, and the operation does
+    # not depend on the order (a shape seen in two orders is merely cached twice).
+    relevant = tuple([(k, v) for k, v in attrs.items() if k in RELEVANT]) if attrs else ()
     key = (span.name, span.kind, relevant)
     try:
         return _cache[key]
@@ -191,19 +194,27 @@ def op_key(span: Span) -> OpKey:
 def operations_in(tree: SpanTree) -> list[str]:
     """`operation_of` for every span of a tree, naming the callee where a call doesn't say.
 
+    Computed once per tree within `pertree.sharing()`; the list is shared, do not mutate it.
+
     Traces recorded without attributes (a span called `HTTP POST` and nothing else) would make
     calls to different services look like one operation, and a loop over several APIs look like
     an N+1; a call whose first child runs in another service is named after that child too:
     `HTTP POST -> ts-basic-service /api/v1/basicservice/basic/travels`.
     """
+    return per_tree(tree, _operations_in)
+
+
+def _operations_in(tree: SpanTree) -> list[str]:
     spans = tree.spans
     ops = [operation_of(s) for s in spans]
-    for i, span in enumerate(spans):
-        kids = tree.children[i]
-        if not kids or span.kind in (SpanKind.SERVER, SpanKind.CONSUMER):
+    for i, kids in enumerate(tree.children):
+        if not kids:
+            continue
+        span = spans[i]
+        if span.kind is SpanKind.SERVER or span.kind is SpanKind.CONSUMER:
             continue
         child = spans[kids[0]]
-        if child.service == span.service or any(k in span.attributes for k in RELEVANT):
+        if child.service == span.service or not RELEVANT.isdisjoint(span.attributes):
             continue
         ops[i] = f"{ops[i]} -> {child.service} {ops[kids[0]]}"
     return ops

@@ -23,6 +23,7 @@ from tracelens.baseline import build_baseline
 from tracelens.detectors import Detector, default_detectors, detect_all
 from tracelens.errors import UsageError
 from tracelens.model import Contributor, Report, RouteStats, Selection, Trace, TraceSummary
+from tracelens.pertree import sharing
 from tracelens.routes import RouteMatcher, display_route, route_of
 from tracelens.sources import ReadIssue, Source, Window, as_source
 from tracelens.whatif import whatif_for_contributors, whatif_together
@@ -51,7 +52,51 @@ def slowest(
     `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
     """
     clock = _Stopwatch(timings)
-    traces, issues = _read(source, window, baseline_window, progress)
+    # Analyses hold millions of small objects that never form cycles; collecting them repeatedly
+    # while they are being built, and again while every later stage allocates, costs more than
+    # the analysis itself.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        traces, issues = _read(source, window, baseline_window, progress)
+        # The stages below share each tree's operations, self times and route (pertree.py).
+        with sharing():
+            return _explain(
+                traces,
+                issues,
+                route,
+                percentile=percentile,
+                baseline=baseline,
+                window=window,
+                baseline_window=baseline_window,
+                slo_ns=slo_ns,
+                top=top,
+                detectors=detectors,
+                seed=seed,
+                resamples=resamples,
+                clock=clock,
+            )
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _explain(
+    traces: list[TraceAnalysis],
+    issues: list[ReadIssue],
+    route: str | None,
+    *,
+    percentile: float,
+    baseline: float,
+    window: Window | None,
+    baseline_window: Window | None,
+    slo_ns: int | None,
+    top: int | None,
+    detectors: Sequence[Detector] | None,
+    seed: int,
+    resamples: int,
+    clock: _Stopwatch,
+) -> Report:
     clock.lap("read + tree + critical path")
     current, before, matched = _select_route(traces, route, window, baseline_window)
     route_label = route or route_of(current[0].tree)[0]
@@ -171,22 +216,14 @@ def _read(
     # A source can narrow its reads to one window; with two windows it must give both.
     stream = src.traces(window if baseline_window is None else None)
     analyses: list[TraceAnalysis] = []
-    # Analyses hold millions of small objects that never form cycles; collecting them repeatedly
-    # while they are being built costs more than the analysis itself.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for n, trace in enumerate(stream, 1):
-            if not trace.spans:
-                continue
-            start_ns = min(s.start_ns for s in trace.spans)
-            if _in(window, start_ns) or (baseline_window and _in(baseline_window, start_ns)):
-                analyses.append(analyze_trace(trace))
-            if progress and n % 256 == 0:
-                progress(n)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    for n, trace in enumerate(stream, 1):
+        if not trace.spans:
+            continue
+        start_ns = min(s.start_ns for s in trace.spans)
+        if _in(window, start_ns) or (baseline_window and _in(baseline_window, start_ns)):
+            analyses.append(analyze_trace(trace))
+        if progress and n % 256 == 0:
+            progress(n)
     return analyses, list(src.issues)
 
 

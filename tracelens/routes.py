@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from tracelens.graph import SpanTree
 from tracelens.model import Span, SpanKind
+from tracelens.pertree import per_tree
 
 # How far below the root an entry span may sit: gateway -> handler -> client -> server.
 ENTRY_DEPTH = 4
@@ -67,6 +68,9 @@ def _ranked_names(span: Span) -> list[tuple[int, str]]:
     return names
 
 
+_STRONGEST = 3  # a declared route or operation name
+
+
 def _strength(span: Span) -> int:
     return max(strength for strength, _ in _ranked_names(span))
 
@@ -106,7 +110,12 @@ def route_of(tree: SpanTree) -> tuple[str, Span]:
 
     The first entry span (breadth first) with the strongest kind of name wins: a declared route
     beats a URL path, which beats a handler name such as `FilteringWebHandler.handle`.
+    Computed once per tree within `pertree.sharing()`.
     """
+    return per_tree(tree, _route_of)
+
+
+def _route_of(tree: SpanTree) -> tuple[str, Span]:
     best: tuple[int, Span] | None = None
     for _, span in entry_spans(tree):
         if span.service == "(trace)":
@@ -114,7 +123,7 @@ def route_of(tree: SpanTree) -> tuple[str, Span]:
         strength = _strength(span)
         if best is None or strength > best[0]:
             best = (strength, span)
-            if strength == 3:
+            if strength == _STRONGEST:
                 break
     if best is None:
         return tree.root_span.name, tree.root_span
@@ -142,4 +151,6 @@ class RouteMatcher:
             )
             if strength >= 0 and (best is None or strength > best[0]):
                 best = (strength, span)
+                if strength == _STRONGEST:  # nothing later can beat it
+                    break
         return best[1] if best else None

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from tracelens.analysis import TraceAnalysis
 from tracelens.baseline import Baseline
-from tracelens.detectors.facts import MS, facts_of, host_of, is_connection
+from tracelens.detectors.facts import MS, facts_of, host_of
 from tracelens.model import Edits, Finding
 
 
@@ -34,9 +34,9 @@ class Connect:
         facts = facts_of(analysis)
         spans = facts.spans
         by_service: dict[str, list[int]] = defaultdict(list)
-        for i, s in enumerate(spans):
-            if is_connection(s) and facts.on_path[i] > 0:
-                by_service[s.service].append(i)
+        for i in facts.connections:
+            if facts.on_path[i] > 0:
+                by_service[spans[i].service].append(i)
         known = baseline.traces > 0
         # One finding per service: connect, TLS and pool wait are one fix (reuse connections).
         for service, members in by_service.items():

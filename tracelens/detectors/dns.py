@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from tracelens.analysis import TraceAnalysis
 from tracelens.baseline import Baseline
-from tracelens.detectors.facts import MS, TraceFacts, facts_of, host_of, is_dns
+from tracelens.detectors.facts import MS, TraceFacts, facts_of, host_of
 from tracelens.model import ClaimPart, Edits, Finding
 from tracelens.operations import OpKey
 
@@ -72,8 +72,8 @@ class Dns:
 
     def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
         facts = facts_of(analysis)
-        lookups = [i for i, s in enumerate(facts.spans) if is_dns(s)]
-        events = [i for i, s in enumerate(facts.spans) if _dns_event_ns(s) is not None]
+        lookups = facts.lookups
+        events = [i for i, s in enumerate(facts.spans) if s.events and _dns_event_ns(s) is not None]
         if lookups:
             yield from self._lookups(facts, baseline, lookups)
         if events:
@@ -261,11 +261,7 @@ class Dns:
         self, facts: TraceFacts, baseline: Baseline, resolving: set[str]
     ) -> Iterator[Finding]:
         spans = facts.spans
-        callers = [
-            (i, c)
-            for i in range(len(spans))
-            if (c := facts.callee(i)) >= 0 and spans[i].service not in resolving
-        ]
+        callers = [(i, c) for i, c in facts.callers if spans[i].service not in resolving]
         to_host: dict[str, list[int]] = defaultdict(list)  # host -> its calls, in start order
         for i, c in sorted(callers, key=lambda ic: spans[ic[0]].start_ns):
             to_host[host_of(spans[i]) or spans[c].service].append(i)

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from tracelens.analysis import TraceAnalysis
 from tracelens.baseline import Baseline
-from tracelens.detectors.facts import MS, facts_of, failure_reason, is_failure
+from tracelens.detectors.facts import MS, facts_of, failure_reason
 from tracelens.model import Edits, Finding
 from tracelens.operations import OpKey
 
@@ -31,12 +31,13 @@ class Error:
     def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
         facts = facts_of(analysis)
         spans = facts.spans
-        failing = [is_failure(s) for s in spans]
+        failing = set(facts.failing)
         groups: dict[OpKey, list[int]] = defaultdict(list)
-        for i, s in enumerate(spans):
-            if not failing[i] or facts.on_path[i] < self.min_path_ns:
+        for i in facts.failing:
+            s = spans[i]
+            if facts.on_path[i] < self.min_path_ns:
                 continue
-            if any(failing[c] for c in facts.tree.children[i]) and facts.self_ns[i] < (
+            if any(c in failing for c in facts.tree.children[i]) and facts.self_ns[i] < (
                 self.min_excess_ns
             ):
                 continue  # the error came up from a child and the span itself did little

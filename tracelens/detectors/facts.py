@@ -50,7 +50,8 @@ _CONNECT_PREFIX = (
     "connection_setup",
     "wait_for_connection",
 )
-_SCOPE_KEYS = ("otel.scope.name", "otel.library.name")
+_SCOPE, _LIBRARY = "otel.scope.name", "otel.library.name"
+_SCOPE_KEYS = (_SCOPE, _LIBRARY)
 _CONNECT_SCOPES = frozenset(
     {"System.Net.Sockets", "System.Net.Security", "System.Net.Http.Connections"}
 )
@@ -180,6 +181,45 @@ def host_of(span: Span) -> str:
     return ""
 
 
+_CALL, _DNS, _CONNECTION, _DB, _MAY_FAIL, _SEVERAL = 1, 2, 4, 8, 16, 32
+_FAILURE_ATTRS = frozenset({"error", "otel.status_code", *_STATUS_KEYS[:2]})
+_SHAPE_LIMIT = 100_000  # distinct span shapes kept, as operations.py bounds its cache
+_shapes: dict[tuple[object, ...], int] = {}
+
+
+def _classify(span: Span) -> int:
+    flags = 0
+    if is_dns(span):
+        flags |= _DNS
+    elif is_connection(span):
+        flags |= _CONNECTION
+    if is_call(span):
+        flags |= _CALL
+    if is_db(span):
+        flags |= _DB
+    if any(k in span.attributes for k in _FAILURE_ATTRS):
+        flags |= _MAY_FAIL
+    if any(k in span.attributes for k in _COMPOSITE):
+        flags |= _SEVERAL
+    return flags
+
+
+def _shape_flags(span: Span) -> int:
+    """`_classify` cached by what it reads: name, kind, attribute names and the scope."""
+    attrs = span.attributes
+    try:
+        key = (span.name, span.kind, tuple(attrs), attrs.get(_SCOPE), attrs.get(_LIBRARY))
+        return _shapes[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable scope value from a lax reader
+        return _classify(span)
+    if len(_shapes) >= _SHAPE_LIMIT:
+        _shapes.clear()
+    flags = _shapes[key] = _classify(span)
+    return flags
+
+
 @dataclass(frozen=True, slots=True)
 class TraceFacts:
     analysis: TraceAnalysis
@@ -190,6 +230,14 @@ class TraceFacts:
     head_on_path: list[int]  # ... of which before its first child starts
     self_ns: list[int]
     head_ns: list[int]  # start -> first child start; NO_CHILD for leaves
+    # Candidates, in index order, so that each detector looks only at the spans it can use:
+    calls: list[int]  # is_call, but neither DNS nor connection set-up
+    lookups: list[int]  # is_dns
+    connections: list[int]  # is_connection
+    statements: list[int]  # is_db
+    failing: list[int]  # is_failure
+    callers: list[tuple[int, int]]  # (caller, its callee) for every span with a callee
+    composite: list[int]  # spans that may stand for several calls (composite_count)
 
     @property
     def trace_id(self) -> str:
@@ -220,21 +268,25 @@ class TraceFacts:
         A caller is a CLIENT span with children, or, in traces without kinds (where readers
         can only say UNSPECIFIED or INTERNAL), a span whose child belongs to another service.
         """
-        kids = self.tree.children[i]
-        if not kids:
-            return -1
-        span = self.spans[i]
-        if span.kind is SpanKind.CLIENT:
-            return kids[0]
-        if span.kind is SpanKind.UNSPECIFIED or span.kind is SpanKind.INTERNAL:
-            first = self.spans[kids[0]]
-            if first.service != span.service and first.kind in (
-                SpanKind.UNSPECIFIED,
-                SpanKind.INTERNAL,
-                SpanKind.SERVER,
-            ):
-                return kids[0]
+        return _callee(self.spans, self.tree.children, i)
+
+
+def _callee(spans: tuple[Span, ...], children: tuple[tuple[int, ...], ...], i: int) -> int:
+    kids = children[i]
+    if not kids:
         return -1
+    span = spans[i]
+    if span.kind is SpanKind.CLIENT:
+        return kids[0]
+    if span.kind is SpanKind.UNSPECIFIED or span.kind is SpanKind.INTERNAL:
+        first = spans[kids[0]]
+        if first.service != span.service and first.kind in (
+            SpanKind.UNSPECIFIED,
+            SpanKind.INTERNAL,
+            SpanKind.SERVER,
+        ):
+            return kids[0]
+    return -1
 
 
 def _build(analysis: TraceAnalysis) -> TraceFacts:
@@ -254,6 +306,33 @@ def _build(analysis: TraceAnalysis) -> TraceFacts:
         on_path[i] += length
         head_end = spans[i].start_ns + heads[i] if heads[i] != NO_CHILD else seg.end_ns
         head_on_path[i] += max(0, min(seg.end_ns, head_end) - seg.start_ns)
+    calls: list[int] = []
+    lookups: list[int] = []
+    connections: list[int] = []
+    statements: list[int] = []
+    failing: list[int] = []
+    callers: list[tuple[int, int]] = []
+    composite: list[int] = []
+    children = tree.children
+    error = StatusCode.ERROR
+    for i, s in enumerate(spans):
+        flags = _shape_flags(s)
+        if flags & _DNS:
+            lookups.append(i)
+        elif flags & _CONNECTION:
+            connections.append(i)
+        elif flags & _CALL:
+            calls.append(i)
+        if flags & _DB:
+            statements.append(i)
+        if flags & _SEVERAL:
+            composite.append(i)
+        if (flags & _MAY_FAIL or s.status is error or s.events) and is_failure(s):
+            failing.append(i)
+        if children[i]:
+            c = _callee(spans, children, i)
+            if c >= 0:
+                callers.append((i, c))
     return TraceFacts(
         analysis=analysis,
         tree=tree,
@@ -263,6 +342,13 @@ def _build(analysis: TraceAnalysis) -> TraceFacts:
         head_on_path=head_on_path,
         self_ns=self_times_ns(tree),
         head_ns=heads,
+        calls=calls,
+        lookups=lookups,
+        connections=connections,
+        statements=statements,
+        failing=failing,
+        callers=callers,
+        composite=composite,
     )
 
 

@@ -21,9 +21,6 @@ from tracelens.detectors.facts import (
     composite_count,
     facts_of,
     is_cache,
-    is_call,
-    is_connection,
-    is_dns,
 )
 from tracelens.model import Edits, Finding
 from tracelens.operations import OpKey
@@ -77,37 +74,44 @@ class NPlusOne:
     def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
         facts = facts_of(analysis)
         spans, tree = facts.spans, facts.tree
-        calls = [
-            i for i, s in enumerate(spans) if is_call(s) and not is_dns(s) and not is_connection(s)
-        ]
+        calls = facts.calls
         claimed: set[int] = set()
         # Level 1: siblings under one parent.
         by_parent: dict[tuple[int, OpKey], list[int]] = defaultdict(list)
         for i in calls:
             by_parent[(tree.parent[i], facts.keys[i])].append(i)
         for (parent, _), members in by_parent.items():
-            repeats = sum(composite_count(spans[m]) for m in members)
-            if parent >= 0 and repeats >= self.min_repeats:
+            if parent < 0:
+                continue
+            # Each span counts at least once: only short groups need their composite counts.
+            if len(members) >= self.min_repeats or (
+                facts.composite
+                and sum(composite_count(spans[m]) for m in members) >= self.min_repeats
+            ):
                 finding = self._finding(facts, members, parent, levels=1, branches=1)
                 if finding is not None:
                     claimed.update(members)
                     yield finding
         # Levels 2..max_levels: one call per sibling subtree of a common ancestor.
+        parent, keys = tree.parent, facts.keys
+        up = [(i, i, parent[i]) for i in calls]  # (call, branch, ancestor) one level up
         for level in range(2, self.max_levels + 1):
-            buckets: dict[tuple[int, OpKey], dict[int, list[int]]] = defaultdict(
-                lambda: defaultdict(list)
-            )
-            for i in calls:
-                if i in claimed:
-                    continue
-                branch, ancestor = i, tree.parent[i]
-                for _ in range(level - 1):
-                    if ancestor < 0:
-                        break
-                    branch, ancestor = ancestor, tree.parent[ancestor]
+            # One level further up; a claimed call or one past the root stays out for good.
+            up = [(i, a, parent[a]) for i, _, a in up if a >= 0 and i not in claimed]
+            buckets: dict[tuple[int, OpKey], list[tuple[int, int]]] = {}
+            for i, branch, ancestor in up:
                 if ancestor >= 0:
-                    buckets[(ancestor, facts.keys[i])][branch].append(i)
-            for (ancestor, _), branches in buckets.items():
+                    bucket = buckets.get((ancestor, keys[i]))
+                    if bucket is None:
+                        buckets[(ancestor, keys[i])] = [(i, branch)]
+                    else:
+                        bucket.append((i, branch))
+            for (ancestor, _), bucket in buckets.items():
+                if len(bucket) < self.min_repeats:  # fewer calls than branches needed
+                    continue
+                branches: dict[int, list[int]] = {}
+                for i, branch in bucket:
+                    branches.setdefault(branch, []).append(i)
                 if len(branches) < self.min_repeats:
                     continue
                 members = [m for group in branches.values() for m in group]
@@ -121,16 +125,20 @@ class NPlusOne:
     ) -> Finding | None:
         spans = facts.spans
         members.sort(key=lambda j: (spans[j].start_ns, spans[j].span_id))
-        counts = [composite_count(spans[m]) for m in members]
+        counts = (
+            [composite_count(spans[m]) for m in members] if facts.composite else [1] * len(members)
+        )
         repeats = sum(counts)
         durations = [spans[m].duration_ns for m in members]
         total_ns = sum(durations)
         union_ns = _union_ns(facts, members)
         sequential = union_ns >= self.sequential_min_union * total_ns
         cost_ns = total_ns if sequential else union_ns
+        if repeats < self.min_repeats or cost_ns < self.min_total_ns:
+            return None
         subtree = {m: list(facts.subtree(m)) for m in members}
         path_ns = sum(facts.on_path[j] for group in subtree.values() for j in group)
-        if repeats < self.min_repeats or cost_ns < self.min_total_ns or path_ns <= 0:
+        if path_ns <= 0:
             return None
         # Batched: one typical call stays (the median one), the rest go. Keeping the longest
         # would keep whatever else slowed that call (a DNS timeout, a retry): another cause.

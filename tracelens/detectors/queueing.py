@@ -44,7 +44,7 @@ class Queueing:
     def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
         facts = facts_of(analysis)
         spans = facts.spans
-        callers = [(i, c) for i in range(len(spans)) if (c := facts.callee(i)) >= 0]
+        callers = facts.callers
         if not callers:
             return
         calls_from: Counter[str] = Counter()

@@ -32,6 +32,8 @@ class Retry:
 
     def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
         facts = facts_of(analysis)
+        if not facts.failing:  # only a failed attempt is a retry
+            return
         spans = facts.spans
         for parent, kids in enumerate(facts.tree.children):
             if len(kids) < 2:

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from tracelens.analysis import TraceAnalysis
 from tracelens.baseline import Baseline
-from tracelens.detectors.facts import MS, facts_of, is_db
+from tracelens.detectors.facts import MS, facts_of
 from tracelens.model import Edits, Finding
 from tracelens.operations import OpKey
 
@@ -32,9 +32,8 @@ class SlowQuery:
         facts = facts_of(analysis)
         spans = facts.spans
         groups: dict[OpKey, list[int]] = defaultdict(list)
-        for i, s in enumerate(spans):
-            if is_db(s):
-                groups[facts.keys[i]].append(i)
+        for i in facts.statements:
+            groups[facts.keys[i]].append(i)
         for key, members in groups.items():
             base = baseline.duration_ns.get(key)
             if base is not None:
