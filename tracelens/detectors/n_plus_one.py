@@ -93,11 +93,11 @@ class NPlusOne:
                     claimed.update(members)
                     yield finding
         # Levels 2..max_levels: one call per sibling subtree of a common ancestor.
-        parent, keys = tree.parent, facts.keys
-        up = [(i, i, parent[i]) for i in calls]  # (call, branch, ancestor) one level up
+        parents, keys = tree.parent, facts.keys
+        up = [(i, i, parents[i]) for i in calls]  # (call, branch, ancestor) one level up
         for level in range(2, self.max_levels + 1):
             # One level further up; a claimed call or one past the root stays out for good.
-            up = [(i, a, parent[a]) for i, _, a in up if a >= 0 and i not in claimed]
+            up = [(i, a, parents[a]) for i, _, a in up if a >= 0 and i not in claimed]
             buckets: dict[tuple[int, OpKey], list[tuple[int, int]]] = {}
             for i, branch, ancestor in up:
                 if ancestor >= 0:
