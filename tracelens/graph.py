@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from operator import lt
 
 from msgspec.structs import replace
@@ -261,8 +262,9 @@ def build_tree(trace: Trace | Sequence[Span]) -> SpanTree:
 
     # -- clock skew between hosts ------------------------------------------------------------
     shifts: list[ClockShift] = []
-    if _needs_skew_pass(spans, starts, ends, parent):
-        shifts = _undo_skew(spans, starts, ends, parent, order, changed)
+    candidates = _skew_candidates(spans, starts, ends, parent)
+    if candidates:
+        shifts = _undo_skew(spans, starts, ends, parent, order, changed, candidates)
 
     if changed:
         for i in changed:
@@ -395,17 +397,22 @@ def _skew_candidate(child: Span, par: Span) -> bool:
     )
 
 
-def _needs_skew_pass(
+def _skew_candidates(
     spans: list[Span], starts: list[int], ends: list[int], parent: list[int]
-) -> bool:
-    """True when some candidate pair is misaligned before any shift (else no shift can happen)."""
+) -> set[int]:
+    """Spans `_skew_candidate` pairs with their parent; empty when all sit inside it already.
+
+    Empty then because no shift can happen: every shift starts at a candidate that does not fit.
+    """
+    candidates: set[int] = set()
+    misfit = False
     for i, sp in enumerate(spans):
         if sp.kind in _RECEIVING:
             p = parent[i]  # a parentless span (-1) is only the root, never a candidate
-            misfit = starts[i] < starts[p] or ends[i] > ends[p]
-            if misfit and p >= 0 and _skew_candidate(sp, spans[p]):
-                return True
-    return False
+            if p >= 0 and _skew_candidate(sp, spans[p]):
+                candidates.add(i)
+                misfit = misfit or starts[i] < starts[p] or ends[i] > ends[p]
+    return candidates if misfit else set()
 
 
 def _undo_skew(
@@ -415,19 +422,17 @@ def _undo_skew(
     parent: list[int],
     order: list[int],
     changed: set[int],
+    candidates: set[int],
 ) -> list[ClockShift]:
     """Shift misaligned cross-host server spans into their client parents, top-down."""
     #  client  |--------------------|        centred:  |----[ server ]----|
     #  server                  |--------|    (equal latency each way)
     offset = [0] * len(spans)
     shifts: list[tuple[int, ClockShift]] = []
-    for i in order:
+    for i in islice(order, 1, None):  # order[0] is the root: no parent to fit into
         p = parent[i]
-        if p < 0:
-            continue
         off = offset[p]
-        sp = spans[i]
-        if _skew_candidate(sp, spans[p]):
+        if i in candidates:
             s, e = starts[i] + off, ends[i] + off
             ps, pe = starts[p], ends[p]  # already moved: parents come first in `order`
             if s < ps or e > pe:
@@ -438,6 +443,7 @@ def _undo_skew(
                     delta = ps + ((pe - ps) - (e - s)) // 2 - s
                     how = "centred in it"
                 off += delta
+                sp = spans[i]
                 shift = ClockShift(
                     span_id=sp.span_id,
                     service=sp.service,

@@ -64,14 +64,15 @@ def split_shared_ids(trace_id: str, spans: list[Span]) -> list[Span]:
     Every other span whose parent was the shared id moves under the server half, as Jaeger's
     SpanIDDeduper does: in the shared-span model the server's own calls name the shared id.
     """
+    ids = [s.span_id for s in spans]
+    if len(set(ids)) == len(ids):  # the norm: one C-level check instead of a loop
+        return spans
     seen: set[str] = set()
     dup: set[str] = set()
-    for s in spans:
-        if s.span_id in seen:
-            dup.add(s.span_id)
-        seen.add(s.span_id)
-    if not dup:
-        return spans
+    for sid in ids:
+        if sid in seen:
+            dup.add(sid)
+        seen.add(sid)
     clients = {s.span_id for s in spans if s.span_id in dup and s.kind == SpanKind.CLIENT}
     renamed: dict[str, str] = {}
     out: list[Span] = []
