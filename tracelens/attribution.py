@@ -34,8 +34,10 @@ import numpy as np
 import numpy.typing as npt
 
 from tracelens.analysis import TraceAnalysis
+from tracelens.graph import SpanTree
 from tracelens.model import ClaimPart, Contributor, Finding
 from tracelens.operations import operations_in
+from tracelens.pertree import per_tree
 
 Key = tuple[str, str, str]  # (pattern, service, operation); pattern "" for a plain operation
 FloatArray = npt.NDArray[np.float64]
@@ -149,26 +151,32 @@ def build_claims(analyses: Iterable[TraceAnalysis]) -> Claims:
     weight: Counter[Key] = Counter()
     summaries: dict[Key, Counter[str]] = {}
     for a in analyses:
-        tree = a.tree
-        ops = _operations(a) if a.findings else []
+        if not a.findings:
+            continue
+        index, spans, trace_id = a.tree.index, a.tree.spans, a.trace.trace_id
+        ops = _operations(a)
         for f in a.findings:
             key = (f.pattern, f.service, f.operation)
             summaries.setdefault(key, Counter())[f.summary] += 1
+            part = f.part
+            n = len(claimed)
             for sid in f.span_ids:
-                i = tree.index.get(sid)
-                if i is None:
-                    continue
-                span = tree.spans[i]
-                op = ops[i]
-                claimed.append((key, a.trace.trace_id, sid, f.part, span.service, op))
-                weight[key] += 1
+                i = index.get(sid)
+                if i is not None:
+                    claimed.append((key, trace_id, sid, part, spans[i].service, ops[i]))
+            if len(claimed) > n:
+                weight[key] += len(claimed) - n
     # The pattern claiming most spans wins a contested span; ties break on the key for stability.
     order = {k: i for i, k in enumerate(sorted(weight, key=lambda k: (-weight[k], k)))}
     explicit: dict[str, dict[str, Owners]] = {}
-    rules: dict[tuple[str, str], Owners] = {}
+    # The strongest claim wins whatever the order, so each rule needs each distinct claim once.
+    by_rule: dict[tuple[str, str, Key, ClaimPart], None] = {}
     for key, trace_id, sid, part, service, op in claimed:
         in_trace = explicit.setdefault(trace_id, {})
         in_trace[sid] = _stronger(in_trace.get(sid, (None, None)), key, part, order)
+        by_rule[service, op, key, part] = None
+    rules: dict[tuple[str, str], Owners] = {}
+    for service, op, key, part in by_rule:
         rules[service, op] = _stronger(rules.get((service, op), (None, None)), key, part, order)
     return Claims(
         explicit=explicit,
@@ -191,26 +199,32 @@ def trace_contributions(
     """Path ns and calls (distinct spans holding path time) of each contributor in one trace."""
     tree = analysis.tree
     on_path: dict[str, int] = {}
-    for seg in analysis.path:
-        if seg.end_ns > seg.start_ns:
-            on_path[seg.span_id] = on_path.get(seg.span_id, 0) + seg.end_ns - seg.start_ns
+    for sid, lo, hi in analysis.path:
+        if hi > lo:
+            on_path[sid] = on_path.get(sid, 0) + hi - lo
     explicit = claims.explicit.get(analysis.trace.trace_id, {})
     rules = claims.rules
     ns: dict[Key, int] = {}
     calls: dict[Key, int] = {}
     heads: dict[str, tuple[Key, Key, int]] = {}  # span id -> (head key, rest key, first child)
     ops = _operations(analysis)
+    index, spans = tree.index, tree.spans
     for sid, held_ns in on_path.items():
-        i = tree.index.get(sid)
+        i = index.get(sid)
         if i is None:
             ns[UNKNOWN] = ns.get(UNKNOWN, 0) + held_ns
             calls[UNKNOWN] = calls.get(UNKNOWN, 0) + 1
             continue
-        span = tree.spans[i]
-        op = ops[i]
-        mine = explicit.get(sid)
-        rule = rules.get((span.service, op))
-        plain: Key = ("", span.service, op)
+        span = spans[i]
+        service, op = span.service, ops[i]
+        mine = explicit.get(sid) if explicit else None
+        rule = rules.get((service, op))
+        if mine is None and rule is None:  # the common case: a plain operation
+            plain: Key = ("", service, op)
+            ns[plain] = ns.get(plain, 0) + held_ns
+            calls[plain] = calls.get(plain, 0) + 1
+            continue
+        plain = ("", service, op)
         if mine is not None:
             # A finding in this very trace knows this span best: rules from other traces only
             # fill the part no finding here claimed, and never split a span claimed whole.
@@ -252,10 +266,14 @@ def duration_ns(analysis: TraceAnalysis) -> int:
 
 
 def _operations(analysis: TraceAnalysis) -> list[str]:
-    """Each span's operation, as the detectors and the baseline name it."""
+    """Each span's operation, as the detectors and the baseline name it (shared: don't mutate)."""
+    return per_tree(analysis.tree, "named operations", _named_operations)
+
+
+def _named_operations(tree: SpanTree) -> list[str]:
     return [
         op or span.name or "(unnamed)"
-        for op, span in zip(operations_in(analysis.tree), analysis.tree.spans, strict=True)
+        for op, span in zip(operations_in(tree), tree.spans, strict=True)
     ]
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from tracelens.analysis import TraceAnalysis
 from tracelens.graph import SpanTree
-from tracelens.operations import OpKey, operations_in
+from tracelens.operations import OpKey, op_keys_in
 from tracelens.pertree import per_tree
 
 NO_CHILD = -1  # head gap of a span without children
@@ -43,44 +43,43 @@ class Baseline:
 
 
 def self_times_ns(tree: SpanTree) -> list[int]:
-    """Per span index: duration minus the union of its children (clipped to it).
-
-    Computed once per tree within `pertree.sharing()`; the list is shared, do not mutate it.
-    """
-    return per_tree(tree, _self_times_ns)
-
-
-def _self_times_ns(tree: SpanTree) -> list[int]:
-    spans = tree.spans
-    out = [0] * len(spans)
-    for i, s in enumerate(spans):
-        covered = 0
-        cursor = s.start_ns
-        for c in tree.children[i]:  # sorted by start, so one sweep merges the union
-            child = spans[c]
-            lo, hi = max(child.start_ns, cursor), min(child.end_ns, s.end_ns)
-            if hi > lo:
-                covered += hi - lo
-                cursor = hi
-        out[i] = max(0, s.end_ns - s.start_ns - covered)
-    return out
+    """Per span index: duration minus the union of its children (clipped to it)."""
+    return gaps_ns(tree)[0]
 
 
 def head_gaps_ns(tree: SpanTree) -> list[int]:
-    """Per span index: time from its start to its first child's start (NO_CHILD if a leaf).
-
-    Computed once per tree within `pertree.sharing()`; the list is shared, do not mutate it.
-    """
-    return per_tree(tree, _head_gaps_ns)
+    """Per span index: time from its start to its first child's start (NO_CHILD if a leaf)."""
+    return gaps_ns(tree)[1]
 
 
-def _head_gaps_ns(tree: SpanTree) -> list[int]:
+def gaps_ns(tree: SpanTree, *, keep: bool = True) -> tuple[list[int], list[int]]:
+    """(self_times_ns, head_gaps_ns) in one pass; kept within `pertree.sharing()` for the
+    detectors, which take them (`keep=False`). The lists are shared: do not mutate them."""
+    return per_tree(tree, "gaps", _gaps_ns, keep=keep)
+
+
+def _gaps_ns(tree: SpanTree) -> tuple[list[int], list[int]]:
     spans = tree.spans
-    out = [NO_CHILD] * len(spans)
-    for i, kids in enumerate(tree.children):
-        if kids:
-            out[i] = max(0, spans[kids[0]].start_ns - spans[i].start_ns)
-    return out
+    self_ns: list[int] = []
+    head_ns: list[int] = []
+    for s, kids in zip(spans, tree.children, strict=True):
+        start, end = s.start_ns, s.end_ns
+        if not kids:
+            self_ns.append(max(0, end - start))
+            head_ns.append(NO_CHILD)
+            continue
+        covered = 0
+        cursor = start
+        for c in kids:  # sorted by start, so one sweep merges the union
+            child = spans[c]
+            lo = child.start_ns if child.start_ns > cursor else cursor
+            hi = child.end_ns if child.end_ns < end else end
+            if hi > lo:
+                covered += hi - lo
+                cursor = hi
+        self_ns.append(max(0, end - start - covered))
+        head_ns.append(max(0, spans[kids[0]].start_ns - start))
+    return self_ns, head_ns
 
 
 def sibling_pairs(
@@ -133,9 +132,8 @@ def build_baseline(analyses: Iterable[TraceAnalysis]) -> Baseline:
     for analysis in analyses:
         traces += 1
         tree = analysis.tree
-        keys = [(s.service, op) for s, op in zip(tree.spans, operations_in(tree), strict=True)]
-        self_ns = self_times_ns(tree)
-        head_ns = head_gaps_ns(tree)
+        keys = op_keys_in(tree)
+        self_ns, head_ns = gaps_ns(tree)
         for i, s in enumerate(tree.spans):
             key = keys[i]
             durations[key].append(s.end_ns - s.start_ns)

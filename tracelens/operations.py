@@ -191,6 +191,19 @@ def op_key(span: Span) -> OpKey:
     return (span.service, operation_of(span))
 
 
+def op_keys_in(tree: SpanTree, *, keep: bool = True) -> list[OpKey]:
+    """`(service, operation)` for every span of a tree, as `operations_in` names the operation.
+
+    Kept within `pertree.sharing()` for the detectors, which take them (`keep=False`); the list
+    is shared, do not mutate it.
+    """
+    return per_tree(tree, "op keys", _op_keys_in, keep=keep)
+
+
+def _op_keys_in(tree: SpanTree) -> list[OpKey]:
+    return [(s.service, op) for s, op in zip(tree.spans, operations_in(tree), strict=True)]
+
+
 def operations_in(tree: SpanTree) -> list[str]:
     """`operation_of` for every span of a tree, naming the callee where a call doesn't say.
 
@@ -201,7 +214,7 @@ def operations_in(tree: SpanTree) -> list[str]:
     an N+1; a call whose first child runs in another service is named after that child too:
     `HTTP POST -> ts-basic-service /api/v1/basicservice/basic/travels`.
     """
-    return per_tree(tree, _operations_in)
+    return per_tree(tree, "operations", _operations_in)
 
 
 def _operations_in(tree: SpanTree) -> list[str]:

@@ -1,12 +1,14 @@
-"""Per-tree figures computed once per analysis run: `with sharing(): ... per_tree(tree, f)`.
+"""Per-tree figures computed once per analysis run: `with sharing(): per_tree(tree, name, f)`.
 
-    with sharing():                                  # pipeline.slowest opens one run
-        ops = per_tree(tree, compute_operations)     # computed once for this tree object
+    with sharing():                                     # pipeline.slowest opens one run
+        ops = per_tree(tree, "operations", compute)     # compute(tree), once for this tree
+        keys = per_tree(tree, "op keys", compute, keep=False)   # the last user takes it
+        forget("gaps")                                  # a figure no later stage needs
 
-Several stages need the same figures of one tree (its operations, self times, head gaps, route):
-the baseline, each detector and the attribution. Inside `sharing()` they are computed once per
-tree object and function; outside it `per_tree` just calls the function, so nothing is kept
-beyond a run. Results are shared: callers must not mutate them.
+Several stages need the same figures of one tree (its operations, self times and head gaps, its
+route): the baseline, each detector and the attribution. Inside `sharing()` each is computed once
+per tree object; outside it `per_tree` just calls the function, so nothing is kept beyond a run.
+Results are shared: callers must not mutate them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from tracelens.graph import SpanTree
 
 T = TypeVar("T")
 
-# (id(function), id(tree)) -> (tree, value); the tree is held so its id can't be reused.
-_Memo = dict[tuple[int, int], tuple[SpanTree, Any]]
+# figure name -> id(tree) -> (tree, value); the tree is held so that its id can't be reused.
+_Memo = dict[str, dict[int, tuple[SpanTree, Any]]]
 _memo: ContextVar[_Memo | None] = ContextVar("tracelens_per_tree", default=None)
 
 
@@ -38,16 +40,33 @@ def sharing() -> Iterator[None]:
         _memo.reset(token)
 
 
-def per_tree(tree: SpanTree, compute: Callable[[SpanTree], T]) -> T:
-    """`compute(tree)`, computed once per tree object inside `sharing()`."""
+def per_tree(
+    tree: SpanTree, name: str, compute: Callable[[SpanTree], T], *, keep: bool = True
+) -> T:
+    """`compute(tree)`, computed once per tree object and figure name inside `sharing()`.
+
+    `keep=False` is for the figure's last user: it takes a kept value (which is then dropped)
+    or computes one without keeping it.
+    """
     memo = _memo.get()
     if memo is None:
         return compute(tree)
-    key = (id(compute), id(tree))
-    held = memo.get(key)
+    figures = memo.get(name)
+    if figures is None:
+        figures = memo[name] = {}
+    held = figures.pop(id(tree), None) if not keep else figures.get(id(tree))
     if held is not None and held[0] is tree:
         value: T = held[1]
         return value
     value = compute(tree)
-    memo[key] = (tree, value)
+    if keep:
+        figures[id(tree)] = (tree, value)
     return value
+
+
+def forget(*names: str) -> None:
+    """Drop the named figures of every tree (the memory goes; a later call computes again)."""
+    memo = _memo.get()
+    if memo is not None:
+        for name in names:
+            memo.pop(name, None)

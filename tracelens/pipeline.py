@@ -23,7 +23,7 @@ from tracelens.baseline import build_baseline
 from tracelens.detectors import Detector, default_detectors, detect_all
 from tracelens.errors import UsageError
 from tracelens.model import Contributor, Report, RouteStats, Selection, Trace, TraceSummary
-from tracelens.pertree import sharing
+from tracelens.pertree import forget, sharing
 from tracelens.routes import RouteMatcher, display_route, route_of
 from tracelens.sources import ReadIssue, Source, Window, as_source
 from tracelens.whatif import whatif_for_contributors, whatif_together
@@ -120,6 +120,7 @@ def _explain(
     current = [with_findings[id(a)] for a in current]
     slow = [with_findings[id(a)] for a in slow]
     base = [with_findings[id(a)] for a in base]
+    forget("gaps", "op keys")  # only the baseline and the detectors use them
     clock.lap("detectors")
 
     contributors = attribute(

@@ -112,7 +112,7 @@ def route_of(tree: SpanTree) -> tuple[str, Span]:
     beats a URL path, which beats a handler name such as `FilteringWebHandler.handle`.
     Computed once per tree within `pertree.sharing()`.
     """
-    return per_tree(tree, _route_of)
+    return per_tree(tree, "route", _route_of)
 
 
 def _route_of(tree: SpanTree) -> tuple[str, Span]:

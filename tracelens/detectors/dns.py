@@ -262,17 +262,18 @@ class Dns:
     ) -> Iterator[Finding]:
         spans = facts.spans
         callers = [(i, c) for i, c in facts.callers if spans[i].service not in resolving]
-        to_host: dict[str, list[int]] = defaultdict(list)  # host -> its calls, in start order
-        for i, c in sorted(callers, key=lambda ic: spans[ic[0]].start_ns):
-            to_host[host_of(spans[i]) or spans[c].service].append(i)
+        to_host: dict[str, list[int]] = {}  # host -> its calls, in start order; when needed
         groups: dict[OpKey, list[tuple[int, int, int]]] = defaultdict(list)
         for i, c in callers:
             head = facts.head_ns[i]
             base = baseline.head_gap_ns.get(facts.keys[i])
-            k = self.timeouts_in(head)
             excess = head - int(base or 0)
             if excess < self.inferred_min_excess_ns or facts.head_on_path[i] <= 0:
                 continue
+            k = self.timeouts_in(head)
+            if not to_host:
+                for j, d in sorted(callers, key=lambda ic: spans[ic[0]].start_ns):
+                    to_host.setdefault(host_of(spans[j]) or spans[d].service, []).append(j)
             host = host_of(spans[i]) or spans[c].service
             if k:
                 target = max(0, min(head - k * self.timeout_ns, int(base or head)))

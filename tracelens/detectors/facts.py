@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tracelens.analysis import TraceAnalysis
-from tracelens.baseline import NO_CHILD, head_gaps_ns, self_times_ns
+from tracelens.baseline import NO_CHILD, gaps_ns
 from tracelens.graph import SpanTree
 from tracelens.model import Span, SpanKind, StatusCode
-from tracelens.operations import DB_ATTRS, HOST, HTTP_URL, RPC, OpKey, operations_in
+from tracelens.operations import DB_ATTRS, HOST, HTTP_URL, RPC, OpKey, op_keys_in
 
 MS = 1_000_000
 
@@ -293,19 +293,22 @@ def _build(analysis: TraceAnalysis) -> TraceFacts:
     tree = analysis.tree
     spans = tree.spans
     n = len(spans)
-    keys = [(s.service, op) for s, op in zip(spans, operations_in(tree), strict=True)]
+    # The baseline kept these for its traces; the detectors are their last users.
+    keys = op_keys_in(tree, keep=False)
+    self_ns, heads = gaps_ns(tree, keep=False)
     on_path = [0] * n
     head_on_path = [0] * n
-    heads = head_gaps_ns(tree)
     index = tree.index
-    for seg in analysis.path:
-        i = index.get(seg.span_id)
+    for span_id, lo, hi in analysis.path:
+        i = index.get(span_id)
         if i is None:
             continue
-        length = seg.end_ns - seg.start_ns
-        on_path[i] += length
-        head_end = spans[i].start_ns + heads[i] if heads[i] != NO_CHILD else seg.end_ns
-        head_on_path[i] += max(0, min(seg.end_ns, head_end) - seg.start_ns)
+        on_path[i] += hi - lo
+        head = heads[i]
+        head_end = hi if head == NO_CHILD else spans[i].start_ns + head
+        part = (hi if hi < head_end else head_end) - lo
+        if part > 0:
+            head_on_path[i] += part
     calls: list[int] = []
     lookups: list[int] = []
     connections: list[int] = []
@@ -315,8 +318,13 @@ def _build(analysis: TraceAnalysis) -> TraceFacts:
     composite: list[int] = []
     children = tree.children
     error = StatusCode.ERROR
+    shapes = _shapes
     for i, s in enumerate(spans):
-        flags = _shape_flags(s)
+        attrs = s.attributes
+        try:  # _shape_flags, inlined: this runs for every span of every trace
+            flags = shapes[(s.name, s.kind, tuple(attrs), attrs.get(_SCOPE), attrs.get(_LIBRARY))]
+        except (KeyError, TypeError):
+            flags = _shape_flags(s)
         if flags & _DNS:
             lookups.append(i)
         elif flags & _CONNECTION:
@@ -340,7 +348,7 @@ def _build(analysis: TraceAnalysis) -> TraceFacts:
         keys=keys,
         on_path=on_path,
         head_on_path=head_on_path,
-        self_ns=self_times_ns(tree),
+        self_ns=self_ns,
         head_ns=heads,
         calls=calls,
         lookups=lookups,

@@ -42,13 +42,15 @@ def in_graphql(facts: TraceFacts, i: int) -> bool:
 
 
 def _union_ns(facts: TraceFacts, members: list[int]) -> int:
+    """Time covered by at least one of the spans."""
     total, cursor = 0, None
-    for m in sorted(members, key=lambda j: facts.spans[j].start_ns):
-        s = facts.spans[m]
-        lo = s.start_ns if cursor is None else max(s.start_ns, cursor)
-        if s.end_ns > lo:
-            total += s.end_ns - lo
-            cursor = s.end_ns if cursor is None else max(cursor, s.end_ns)
+    for start_ns, end_ns in sorted(
+        [(facts.spans[m].start_ns, facts.spans[m].end_ns) for m in members]
+    ):
+        lo = start_ns if cursor is None else max(start_ns, cursor)
+        if end_ns > lo:
+            total += end_ns - lo
+            cursor = end_ns if cursor is None else max(cursor, end_ns)
     return total
 
 
@@ -124,18 +126,23 @@ class NPlusOne:
         self, facts: TraceFacts, members: list[int], ancestor: int, levels: int, branches: int
     ) -> Finding | None:
         spans = facts.spans
+        # The cost is at most the sum of the calls: most groups are rejected before sorting.
+        total_ns = sum([spans[m].duration_ns for m in members])
+        if total_ns < self.min_total_ns:
+            return None
+        union_ns = _union_ns(facts, members)
+        sequential = union_ns >= self.sequential_min_union * total_ns
+        cost_ns = total_ns if sequential else union_ns
+        if cost_ns < self.min_total_ns:
+            return None
         members.sort(key=lambda j: (spans[j].start_ns, spans[j].span_id))
         counts = (
             [composite_count(spans[m]) for m in members] if facts.composite else [1] * len(members)
         )
         repeats = sum(counts)
-        durations = [spans[m].duration_ns for m in members]
-        total_ns = sum(durations)
-        union_ns = _union_ns(facts, members)
-        sequential = union_ns >= self.sequential_min_union * total_ns
-        cost_ns = total_ns if sequential else union_ns
-        if repeats < self.min_repeats or cost_ns < self.min_total_ns:
+        if repeats < self.min_repeats:
             return None
+        durations = [spans[m].duration_ns for m in members]
         subtree = {m: list(facts.subtree(m)) for m in members}
         path_ns = sum(facts.on_path[j] for group in subtree.values() for j in group)
         if path_ns <= 0:

@@ -22,7 +22,33 @@ from tracelens.operations import OpKey
 
 
 def _overlaps(facts: TraceFacts, a: list[int], b: list[int]) -> bool:
-    """Whether any span of `a` runs at the same time as a different span of `b`."""
+    """Whether any span of `a` runs at the same time as a different span of `b`.
+
+    One sweep in start order: a span overlaps an earlier-starting one exactly when that one ends
+    after it starts, as long as no span has zero length (else the pairwise check decides).
+    """
+    spans = facts.spans
+    same = a is b
+    if not same and not set(a).isdisjoint(b):
+        return _overlaps_pairwise(facts, a, b)
+    tagged = sorted(
+        [(spans[i].start_ns, spans[i].end_ns, 0) for i in a]
+        + ([] if same else [(spans[j].start_ns, spans[j].end_ns, 1) for j in b])
+    )
+    if any(end <= start for start, end, _ in tagged):
+        return _overlaps_pairwise(facts, a, b)
+    latest_end: list[int | None] = [None, None]  # per side: the latest end so far
+    for start, end, side in tagged:
+        other = latest_end[side if same else 1 - side]
+        if other is not None and other > start:
+            return True
+        held = latest_end[side]
+        if held is None or end > held:
+            latest_end[side] = end
+    return False
+
+
+def _overlaps_pairwise(facts: TraceFacts, a: list[int], b: list[int]) -> bool:
     spans = facts.spans
     for i in a:
         si = spans[i]
