@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -136,3 +137,46 @@ def test_without_an_issue_list_a_bad_line_raises(tmp_path):
     path.write_text(OTLP_LINES.read_text() + "{broken\n")
     with pytest.raises(SourceError, match=rf"{path}:5: not valid JSON"):
         list(read_traces(path))
+
+
+def test_lines_longer_than_a_read_block_split_exactly_as_iterating_the_file(monkeypatch):
+    from tracelens.readers import stream
+
+    data = b"\n\nabc\r\n" + b"x" * 50 + b"\n \n" + b"y" * 9 + b"\nlast without newline"
+    for block in (1, 2, 3, 7, 64, 1 << 20):
+        monkeypatch.setattr(stream, "_BLOCK_BYTES", block)
+        assert list(stream._lines(io.BytesIO(data))) == list(io.BytesIO(data))
+
+
+def test_a_long_lines_file_read_in_small_blocks_gives_the_same_traces(monkeypatch):
+    from tracelens.readers import stream
+
+    whole = read_all(OTLP_LINES)
+    monkeypatch.setattr(stream, "_BLOCK_BYTES", 5)
+    assert read_all(OTLP_LINES) == whole
+
+
+def test_the_first_pass_sees_every_trace_id_on_a_line_however_it_is_spelled():
+    from tracelens.readers.stream import _ids_on
+
+    a, b = "a" * 32, "b" * 32
+    same = f'[{{"traceId":"{a}"}}, {{"traceId":"{a}"}}]'.encode()
+    assert list(_ids_on(same)) == [a.encode()]
+    mixed = f'[{{"traceId":"{a}"}}, {{"traceID": "{b}"}}, {{"trace_id":"{a}"}}]'.encode()
+    assert list(_ids_on(mixed)) == [a.encode(), b.encode()]
+    spaced = f'[{{"traceId":"{a}"}}, {{"traceId" : "{a}"}}, {{"traceId":"{b}"}}]'.encode()
+    assert list(_ids_on(spaced)) == [a.encode(), b.encode()]
+    assert list(_ids_on(b'{"spans": []}')) == []
+
+
+def test_traces_ending_on_one_line_come_out_in_the_order_they_were_first_mentioned(tmp_path):
+    ids = [f"{k:x}" * 32 for k in (9, 3, 7, 1, 5)]
+    spans = [
+        {"traceId": t, "spanId": f"{k + 1:016x}", "name": "op",
+         "startTimeUnixNano": "1000", "endTimeUnixNano": "2000"}
+        for k, t in enumerate(ids)
+    ]  # fmt: skip
+    path = tmp_path / "export.jsonl"
+    line = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
+    path.write_text(line + "\n" + line + "\n")
+    assert [t.trace_id for t in read_all(path)] == ids

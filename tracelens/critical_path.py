@@ -136,9 +136,14 @@ def _candidates(
     #  kept    |---------|  |--|  |---------|  clipped to the parent
     #  dropped |--|                      |--|  wholly outside (touching an end counts as outside)
     out: list[_Candidate] = []
+    pid = psp.span_id
+    producer = psp.kind == _PRODUCER
     for c in kids:
         sp = spans[c]
-        if not _blocks(psp, sp):
+        # `_blocks(psp, sp)` inlined: this loop sees every child of every span on the path
+        if producer and sp.kind == _CONSUMER:
+            continue
+        if sp.links and sp.parent_id != pid and pid in sp.links:
             continue
         s, e = sp.start_ns, sp.end_ns
         if s < lo or e > hi:

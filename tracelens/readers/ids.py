@@ -118,5 +118,6 @@ def plain_hex(raws: list[str], width: int) -> bool:
         decoded = bytes.fromhex(joined)
     except ValueError:
         return False
-    # Equal lengths rule out the whitespace fromhex skips; islower/isdigit rule out uppercase.
-    return len(decoded) * 2 == len(joined) and (joined.islower() or joined.isdigit())
+    # hex() writes lowercase without the whitespace fromhex skips: equal means already plain.
+    # (A C-level compare; str.islower would check every character's Unicode case.)
+    return bool(raws) and decoded.hex() == joined

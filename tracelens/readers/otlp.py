@@ -168,6 +168,9 @@ def add_resource_spans(resource_spans: list[ResourceSpans], sink: Sink) -> None:
     kinds = _KINDS.get
     unspecified = SpanKind.UNSPECIFIED
     unset = StatusCode.UNSET
+    statuses = _STATUS.get
+    flat = _flat
+    max_ns = MAX_TIME_NS
     for rs in resource_spans:
         service, process = _resource(rs)
         for ss in (rs.scope_spans or []) + (rs.library_spans or []):
@@ -185,7 +188,7 @@ def add_resource_spans(resource_spans: list[ResourceSpans], sink: Sink) -> None:
                         last_raw = os.trace_id
                     sid = os.span_id if plain_ids else span_id(os.span_id)
                     start_ns, end_ns = os.start_ns, os.end_ns
-                    if start_ns > MAX_TIME_NS or end_ns > MAX_TIME_NS or start_ns < 0 or end_ns < 0:
+                    if start_ns > max_ns or end_ns > max_ns or start_ns < 0 or end_ns < 0:
                         sink.bad_time(tid, sid, start_ns, end_ns)
                         continue
                     parent = (
@@ -203,8 +206,16 @@ def add_resource_spans(resource_spans: list[ResourceSpans], sink: Sink) -> None:
                             kinds(os.kind, unspecified),
                             start_ns,
                             end_ns,
-                            _STATUS.get(os.status.code, unset) if os.status else unset,
-                            attributes(os.attributes) if os.attributes else {},
+                            statuses(os.status.code, unset) if os.status else unset,
+                            # `attributes(kvs)` inlined: one call fewer per span
+                            {
+                                kv.key: s
+                                if (s := kv.value.string_value) is not None
+                                else flat(kv.value)
+                                for kv in kvs
+                            }
+                            if (kvs := os.attributes)
+                            else {},
                             _events(os.events) if os.events else (),
                             _links(os.links, tid) if os.links else (),
                             process,
