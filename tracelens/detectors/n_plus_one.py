@@ -8,7 +8,7 @@ item, each loading alone because the DataLoader is not batching).
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -94,8 +94,16 @@ class NPlusOne:
                 if finding is not None:
                     claimed.update(members)
                     yield finding
-        # Levels 2..max_levels: one call per sibling subtree of a common ancestor.
+        # Levels 2..max_levels: one call per sibling subtree of a common ancestor. Calls in
+        # different subtrees have different parents, so an operation called from fewer than
+        # `min_repeats` parents (a claimed group is claimed whole) can't make one at any level.
+        spread = Counter(
+            key
+            for (parent, key), members in by_parent.items()
+            if parent >= 0 and members[0] not in claimed
+        )
         parents, keys = tree.parent, facts.keys
+        calls = [i for i in calls if spread[keys[i]] >= self.min_repeats and i not in claimed]
         up = [(i, i, parents[i]) for i in calls]  # (call, branch, ancestor) one level up
         for level in range(2, self.max_levels + 1):
             # One level further up; a claimed call or one past the root stays out for good.

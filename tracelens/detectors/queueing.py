@@ -47,14 +47,7 @@ class Queueing:
         callers = facts.callers
         if not callers:
             return
-        calls_from: Counter[str] = Counter()
-        calls_into: Counter[str] = Counter()
-        fastest: dict[OpKey, int] = {}
-        for i, c in callers:
-            calls_from[spans[i].service] += 1
-            calls_into[spans[c].service] += 1
-            key = facts.keys[i]
-            fastest[key] = min(fastest.get(key, facts.self_ns[i]), facts.self_ns[i])
+        fastest: dict[OpKey, int] = {}  # per operation, the shortest gap; when first needed
         waited: list[tuple[int, int, int]] = []  # caller, callee, target gap
         for i, c in callers:
             gap = facts.self_ns[i]
@@ -64,6 +57,10 @@ class Queueing:
             if base is None:
                 if gap < self.absolute_ns:
                     continue
+                if not fastest:
+                    for j, _ in callers:
+                        key = facts.keys[j]
+                        fastest[key] = min(fastest.get(key, facts.self_ns[j]), facts.self_ns[j])
                 target = fastest[facts.keys[i]] if fastest[facts.keys[i]] < gap // 2 else 0
             elif gap - base < self.min_excess_ns or gap < self.ratio * base:
                 continue
@@ -72,6 +69,8 @@ class Queueing:
             waited.append((i, c, target))
         if not waited:
             return
+        calls_from = Counter(spans[i].service for i, _ in callers)
+        calls_into = Counter(spans[c].service for _, c in callers)
         from_waits = Counter(spans[i].service for i, _, _ in waited)
         into_waits = Counter(spans[c].service for _, c, _ in waited)
         groups: dict[tuple[str, str, OpKey], list[tuple[int, int, int]]] = defaultdict(list)

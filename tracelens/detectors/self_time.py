@@ -38,11 +38,12 @@ class SelfTime:
         facts = facts_of(analysis)
         spans = facts.spans
         groups: dict[OpKey, list[tuple[int, float]]] = defaultdict(list)
-        for i, s in enumerate(spans):
-            if not facts.tree.children[i]:
+        children = facts.tree.children
+        for i, path_ns in enumerate(facts.on_path):
+            if path_ns < self.min_self_ns or not children[i]:  # the cheap tests first
                 continue
-            path_ns = facts.on_path[i]
-            if path_ns < max(self.min_self_ns, self.min_share * s.duration_ns):
+            s = spans[i]
+            if path_ns < self.min_share * s.duration_ns:
                 continue
             base = baseline.self_ns.get(facts.keys[i])
             if base is None:
