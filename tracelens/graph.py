@@ -148,12 +148,14 @@ def build_tree(trace: Trace | Sequence[Span]) -> SpanTree:
     problems: list[Problem] = []
 
     # -- unique ids ------------------------------------------------------------------------
-    lookup = {sp.span_id: i for i, sp in enumerate(given)}  # original id -> span index
+    ids = [sp.span_id for sp in given]
+    lookup = dict(zip(ids, range(len(ids)), strict=True))  # original id -> span index
     if len(lookup) == len(given) and SYNTHETIC_ROOT_ID not in lookup:
         spans = list(given)
         renamed = False
     else:
         spans, lookup = _deduplicate(given, problems)
+        ids = [sp.span_id for sp in spans]
         renamed = True
     n = len(spans)
 
@@ -206,18 +208,19 @@ def build_tree(trace: Trace | Sequence[Span]) -> SpanTree:
                 start_ns=start_ns, end_ns=end_ns, process=SYNTHETIC_NAME,
             )
         )  # fmt: skip
+        ids.append(SYNTHETIC_ROOT_ID)
         starts.append(start_ns)
         ends.append(end_ns)
         parent.append(-1)
         if n == 0:
             problems.append(Problem(ProblemKind.EMPTY, None, "the trace has no spans"))
         elif parentless:
-            ids = [spans[i].span_id for i in parentless]
+            listed = [spans[i].span_id for i in parentless]
             problems.append(
                 Problem(
                     ProblemKind.MULTIPLE_ROOTS,
                     None,
-                    f"{len(ids)} spans without a parent ({_listed(ids)}); "
+                    f"{len(listed)} spans without a parent ({_listed(listed)}); "
                     "a synthetic root spans them",
                 )
             )
@@ -269,9 +272,8 @@ def build_tree(trace: Trace | Sequence[Span]) -> SpanTree:
     if changed:
         for i in changed:
             spans[i] = replace(spans[i], start_ns=starts[i], end_ns=ends[i])
-    ids = [sp.span_id for sp in spans]
     # `lookup` was built from these very ids unless spans were renamed or a root added
-    index = {sid: i for i, sid in enumerate(ids)} if renamed or root == n else lookup
+    index = dict(zip(ids, range(total), strict=True)) if renamed or root == n else lookup
 
     children: list[tuple[int, ...]] = [()] * total
     keys: list[tuple[int, int, str]] | None = None
