@@ -180,27 +180,3 @@ def test_traces_ending_on_one_line_come_out_in_the_order_they_were_first_mention
     line = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
     path.write_text(line + "\n" + line + "\n")
     assert [t.trace_id for t in read_all(path)] == ids
-
-
-@pytest.mark.parametrize("odd_trace", [False, True])
-def test_a_list_of_traces_reads_the_same_decoded_whole_or_split_first(
-    tmp_path, monkeypatch, odd_trace
-):
-    from tracelens.readers import stream
-
-    traces = json.loads(JAEGER.read_text())["data"]
-    if odd_trace:  # an element only the robust path takes: the whole list is split instead
-        traces.insert(1, {"traceID": "ab" * 16, "spans": [{"spanID": 7}]})
-    for shape, doc in (("envelope", {"data": traces}), ("array", traces)):
-        path = tmp_path / f"{shape}.json"
-        path.write_text(json.dumps(doc))
-        whole_issues: list[ReadIssue] = []
-        whole = read_all(path, whole_issues)
-        monkeypatch.setattr(stream, "_WHOLE_BYTES", 0)
-        split_issues: list[ReadIssue] = []
-        assert read_all(path, split_issues) == whole
-        assert split_issues == whole_issues
-        assert whole
-        assert {t.origin for t in whole} == {str(path)}
-        assert [i.origin for i in whole_issues] == [f"{path} (trace 2)"] * odd_trace
-        monkeypatch.undo()

@@ -126,51 +126,13 @@ def split_traces(data: bytes) -> list[msgspec.Raw] | None:
         if head == b"{":
             envelope = msgspec.json.decode(data, type=_Envelope)
             return envelope.data
-        if head == b"[" and _trace_list(data, at):
-            return msgspec.json.decode(data, type=list[msgspec.Raw])
+        if head == b"[":
+            keys = _first_keys(data, at)
+            if b"spans" in keys and b"traceID" in keys and b"resourceSpans" not in keys:
+                return msgspec.json.decode(data, type=list[msgspec.Raw])
     except msgspec.ValidationError:
         return None
     return None
-
-
-class _Traces(msgspec.Struct, gc=False):
-    data: list[_Top] | None = None
-
-
-def decode_traces(data: bytes) -> list[_Top] | None:
-    """The elements `split_traces` would give, decoded into typed structs in one pass.
-
-    None when `split_traces` would give None, or when any element needs the robust path: then
-    nothing was converted and the caller splits instead. Decoding the whole list at once holds
-    every element decoded, so callers keep it to documents of moderate size.
-    """
-    at = _SPACE.match(data).end()  # type: ignore[union-attr]  # \s* always matches
-    head = data[at : at + 1]
-    tops: list[_Top] | None
-    try:
-        if head == b"{":
-            tops = _decoder(_Traces).decode(data).data
-        elif head == b"[" and _trace_list(data, at):
-            tops = _decoder(list[_Top]).decode(data)
-        else:
-            return None
-    except msgspec.ValidationError:
-        return None
-    if tops is None or not all(_recognised(top) for top in tops):
-        return None
-    return tops
-
-
-def add_decoded(top: _Top, sink: Sink) -> None:
-    """Convert one element from `decode_traces` into `sink`, as `add_json` would its bytes."""
-    with paused_gc():
-        _add_top(top, sink)
-
-
-def _trace_list(data: bytes, at: int) -> bool:
-    """Whether the array at `at` looks like Jaeger trace objects (by its first keys)."""
-    keys = _first_keys(data, at)
-    return b"spans" in keys and b"traceID" in keys and b"resourceSpans" not in keys
 
 
 def _recognised(top: _Top) -> bool:

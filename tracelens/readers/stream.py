@@ -23,13 +23,7 @@ import msgspec
 
 from tracelens.errors import SourceError
 from tracelens.model import Span, Trace
-from tracelens.readers.detect import (
-    add_decoded,
-    add_json,
-    decode_traces,
-    paused_gc,
-    split_traces,
-)
+from tracelens.readers.detect import add_json, split_traces
 from tracelens.readers.group import Sink, finish
 from tracelens.readers.ids import BadId, trace_id
 from tracelens.sources import ReadIssue
@@ -46,10 +40,6 @@ _SPACE = re.compile(rb"\s*")
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # never in JSON text
 _HEAD_BYTES = 1 << 20  # JSON lines are told apart within the first MiB
 _DONE = msgspec.Raw(b"null")
-# A list of whole traces up to this size is decoded in one pass, which holds every trace's
-# structs at once (a few times the bytes); larger ones are split first and decoded a trace at a
-# time, which scans the bytes twice but keeps memory small.
-_WHOLE_BYTES = 32 << 20
 
 
 def _is_json(line: bytes) -> bool:
@@ -122,17 +112,6 @@ def _read_stream(stream: BinaryIO, name: str, issues: list[ReadIssue] | None) ->
         return
     data = (head + stream.read()).removeprefix(_BOM)
     try:
-        if len(data) <= _WHOLE_BYTES:
-            with paused_gc():
-                tops = decode_traces(data)
-            if tops is not None:
-                del data
-                tops.reverse()  # popped from the end: each trace's structs go once converted
-                for i in range(len(tops)):
-                    sink = Sink(f"{name} (trace {i + 1})", issues)
-                    add_decoded(tops.pop(), sink)
-                    yield from _finished(sink, name)
-                return
         parts = split_traces(data)
         if parts is not None:
             del data  # each part is a whole trace: decode, emit and free them one at a time
