@@ -351,3 +351,32 @@ def test_baseline_weights_give_each_page_its_share_of_the_slow_set():
     assert weights[:3] == pytest.approx([0.25] * 3)
     assert weights[3:9] == pytest.approx([0.25 / 6] * 6)
     assert weights[9] == pytest.approx(0.0)
+
+
+def test_a_pattern_claiming_whole_calls_counts_each_call_once():
+    #  R  |--|GET------|GET------|GET------|--|
+    #          |srv--|   |srv--|   |srv--|       each call's server span, claimed with it
+    def calls(trace_id: str, n: int) -> TraceAnalysis:
+        members, ids = [], []
+        for i in range(n):
+            cid, sid = f"{trace_id}c{i}", f"{trace_id}s{i}"
+            ids += [cid, sid]
+            start = 10 + 30 * i
+            members.append(
+                span(
+                    "GET",
+                    start,
+                    start + 30,
+                    service="web",
+                    span_id=cid,
+                    children=[span("srv", start + 5, start + 25, service="api", span_id=sid)],
+                )
+            )
+        root = span("R", 0, 20 + 30 * n, service="web", children=members)
+        return analysed(
+            root, trace_id, Finding("n_plus_one", trace_id, "web", "GET", tuple(ids), "N")
+        )
+
+    got = by_key(attribute([calls("s", 5)], [calls("b", 2)], resamples=20))
+    n1 = got[("n_plus_one", "web", "GET")]
+    assert (n1.slow_calls, n1.baseline_calls) == (5.0, 2.0)

@@ -208,7 +208,19 @@ def trace_contributions(
     calls: dict[Key, int] = {}
     heads: dict[str, tuple[Key, Key, int]] = {}  # span id -> (head key, rest key, first child)
     ops = _operations(analysis)
-    index, spans = tree.index, tree.spans
+    index, spans, parents = tree.index, tree.spans, tree.parent
+
+    def is_call(i: int, key: Key) -> bool:
+        """A pattern that claims whole subtrees (an N+1's calls with their server and DB spans)
+        counts each subtree once: a span whose parent the same pattern owns is not a new call."""
+        p = parents[i]
+        if not key[0] or p < 0:
+            return True
+        parent = spans[p]
+        held = explicit.get(parent.span_id) if explicit else None
+        rule = rules.get((parent.service, ops[p]))
+        return ((held and held[1]) or (rule and rule[1]) or None) != key
+
     for sid, held_ns in on_path.items():
         i = index.get(sid)
         if i is None:
@@ -235,7 +247,8 @@ def trace_contributions(
             rest = (rule and rule[1]) or plain
         if head is None:
             ns[rest] = ns.get(rest, 0) + held_ns
-            calls[rest] = calls.get(rest, 0) + 1
+            if is_call(i, rest):
+                calls[rest] = calls.get(rest, 0) + 1
         else:  # children are sorted by start: the first one ends the head
             kids = tree.children[i]
             first_ns = tree.spans[kids[0]].start_ns if kids else span.end_ns
@@ -251,9 +264,10 @@ def trace_contributions(
             for key, part_ns in ((head, head_ns), (rest, seg.end_ns - seg.start_ns - head_ns)):
                 if part_ns:
                     split[seg.span_id, key] = split.get((seg.span_id, key), 0) + part_ns
-        for (_, key), part_ns in split.items():
+        for (sid, key), part_ns in split.items():
             ns[key] = ns.get(key, 0) + part_ns
-            calls[key] = calls.get(key, 0) + 1
+            if is_call(index[sid], key):
+                calls[key] = calls.get(key, 0) + 1
     missing = duration_ns(analysis) - sum(on_path.values())
     if missing:
         ns[OFF_PATH] = ns.get(OFF_PATH, 0) + missing
