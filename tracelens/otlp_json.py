@@ -8,11 +8,16 @@ Ids are lowercase hex as the OTLP/JSON spec says; int64 values are decimal strin
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
 import msgspec
+from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import ReadableSpan
 
 from tracelens.model import AttributeValue, Span, Trace
 
@@ -89,3 +94,20 @@ def write_otlp_lines(traces: Iterable[Trace], out: IO[bytes]) -> int:
         out.write(b"\n")
         spans += len(trace.spans)
     return spans
+
+
+def sdk_spans_to_otlp_line(spans: Sequence[ReadableSpan]) -> str:
+    """OpenTelemetry SDK spans as one ExportTraceServiceRequest line of OTLP JSON.
+
+    The SDK's own encoder gives the protobuf message; protobuf's JSON mapping writes bytes as
+    base64, so trace and span ids are turned into the hex the OTLP JSON spec asks for.
+    """
+    message: dict[str, Any] = MessageToDict(encode_spans(spans), use_integers_for_enums=True)
+    for resource_spans in message.get("resourceSpans", []):
+        for scope_spans in resource_spans.get("scopeSpans", []):
+            for span in scope_spans.get("spans", []):
+                for holder in (span, *span.get("links", [])):
+                    for key in ("traceId", "spanId", "parentSpanId"):
+                        if holder.get(key):
+                            holder[key] = base64.b64decode(holder[key]).hex()
+    return json.dumps(message, separators=(",", ":"))

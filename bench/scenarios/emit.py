@@ -12,15 +12,10 @@ reseeded per request, so a corpus is the same bytes for the same seed.
 
 from __future__ import annotations
 
-import base64
-import json
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 from opentelemetry.context import Context
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace import Span as SdkSpan
@@ -32,6 +27,7 @@ from opentelemetry.trace import Link, Status, StatusCode, Tracer, set_span_in_co
 from bench.scenarios.plan import Node
 from tracelens.model import AttributeValue, Event, Span, SpanKind, Trace
 from tracelens.model import StatusCode as ModelStatus
+from tracelens.otlp_json import sdk_spans_to_otlp_line
 
 SDK_VERSIONS = {
     "nodejs": "1.30.1",
@@ -192,22 +188,6 @@ def to_trace(spans: Sequence[ReadableSpan], origin: str = "") -> Trace:
     return Trace(trace_id=converted[0].trace_id, spans=converted, origin=origin)
 
 
-_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
-
-
-def _b64_to_hex(value: str) -> str:
-    return base64.b64decode(value).hex()
-
-
 def otlp_json_line(spans: Sequence[ReadableSpan]) -> str:
     """One ExportTraceServiceRequest in OTLP JSON (integer enums, int64 as strings, hex ids)."""
-    message: dict[str, Any] = MessageToDict(encode_spans(spans), use_integers_for_enums=True)
-    for resource_spans in message.get("resourceSpans", []):
-        for scope_spans in resource_spans.get("scopeSpans", []):
-            for span in scope_spans.get("spans", []):
-                # protobuf's JSON mapping writes bytes as base64; OTLP JSON wants hex ids
-                for holder in (span, *span.get("links", [])):
-                    for key in _ID_FIELDS:
-                        if key in holder:
-                            holder[key] = _b64_to_hex(holder[key])
-    return json.dumps(message, separators=(",", ":"))
+    return sdk_spans_to_otlp_line(spans)

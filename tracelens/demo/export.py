@@ -9,7 +9,6 @@ when a receiver refused them.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from collections.abc import Sequence
@@ -17,13 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from tracelens.errors import TracelensError
 from tracelens.model import AttributeValue, Event, Span, SpanKind, StatusCode, Trace
+from tracelens.otlp_json import sdk_spans_to_otlp_line
 from tracelens.sources.store import LocalStore
 
 PROTOCOLS = ("http/protobuf", "grpc")
@@ -163,9 +161,7 @@ class JsonLinesExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._file.closed:
             return SpanExportResult.FAILURE
-        message = MessageToDict(encode_spans(spans), use_integers_for_enums=True)
-        _ids_to_hex(message)
-        self._file.write(json.dumps(message, separators=(",", ":")) + "\n")
+        self._file.write(sdk_spans_to_otlp_line(spans) + "\n")
         self.lines += 1
         return SpanExportResult.SUCCESS
 
@@ -176,20 +172,6 @@ class JsonLinesExporter(SpanExporter):
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self._tmp, self.path)
-
-
-def _ids_to_hex(message: dict[str, Any]) -> None:
-    """protobuf's JSON writes bytes as base64; the OTLP JSON spec wants hex trace and span ids."""
-    for rs in message.get("resourceSpans", []):
-        for ss in rs.get("scopeSpans", []):
-            for span in ss.get("spans", []):
-                for key in ("traceId", "spanId", "parentSpanId"):
-                    if span.get(key):
-                        span[key] = base64.b64decode(span[key]).hex()
-                for link in span.get("links", []):
-                    for key in ("traceId", "spanId"):
-                        if link.get(key):
-                            link[key] = base64.b64decode(link[key]).hex()
 
 
 def otlp_exporter(endpoint: str, protocol: str = "http/protobuf") -> SpanExporter:
