@@ -59,6 +59,7 @@ def test_stats_say_whether_the_slo_is_breached():
         "p99_ms": 21700.0,
         "slo_ms": 3000.0,
         "breach": True,
+        "method": None,
     }
     assert doc["baseline_stats"] is None
     after = json.loads(rendered(before_after_report()))

@@ -1,8 +1,8 @@
 """One trace's whole story: `analyze_trace(trace)` builds its tree and critical path.
 
-    analysis = analyze_trace(trace)
-    analysis.path            # segments tiling the root
-    analysis.on_path_ns      # span id -> critical-path nanoseconds held by that span
+analysis = analyze_trace(trace)
+analysis.path            # segments tiling the root
+analysis.on_path_ns      # span id -> critical-path nanoseconds held by that span
 """
 
 from __future__ import annotations

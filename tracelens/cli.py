@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tracelens import __version__
+from tracelens.commands.backend import add_source_options
 from tracelens.errors import TracelensError
 
 Command = Callable[[argparse.Namespace], int]
@@ -82,12 +83,7 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="page to explain: substring of http.route, URL template, "
         "GraphQL operation or span name; a leading / means the exact route",
     )
-    p.add_argument(
-        "--source",
-        "-s",
-        help="trace file, directory or - (stdin); default: "
-        "$TRACELENS_SOURCE, then the local store filled by `tracelens demo`",
-    )
+    add_source_options(p)
     p.add_argument("--percentile", type=float, default=90.0, help="slow set: at or above (90)")
     p.add_argument("--baseline", type=float, default=50.0, help="baseline: at or below (50)")
     p.add_argument("--since", help="only requests newer than this age, e.g. 1h")

@@ -6,8 +6,14 @@ directory (or the file named by `TRACELENS_CONFIG`).
     slo = "3s"                           # the objective p90 is held to
     jaeger_ui = "http://jaeger:16686"    # trace links in the reports
     grafana_url = "http://grafana:3000"
+    tenant = "acme"                      # for a Jaeger or Tempo source: X-Scope-OrgID / x-tenant
+    token = "…"                          # bearer token (better: $TRACELENS_TOKEN)
+    ca_bundle = "/etc/ssl/private-ca.pem"
+    [headers]                            # extra request headers
+    "X-Team" = "sre"
 
-Command-line options win over the file; the file wins over built-in defaults.
+Command-line options win over the environment, which wins over the file; the file wins over
+built-in defaults.
 """
 
 from __future__ import annotations
@@ -16,13 +22,29 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from tracelens.errors import UsageError
 
-KEYS = frozenset({"source", "route", "slo", "jaeger_ui", "grafana_url"})
+KEYS = frozenset(
+    {
+        "source",
+        "route",
+        "slo",
+        "jaeger_ui",
+        "grafana_url",
+        "tenant",
+        "token",
+        "user",
+        "password",
+        "ca_bundle",
+        "headers",
+    }
+)
+TABLES = frozenset({"headers"})  # tables of strings; every other setting is a string
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Mapping[str, str]:
+def load_config(path: str | os.PathLike[str] | None = None) -> Mapping[str, Any]:
     """The settings of `tracelens.toml` (empty when there is none)."""
     explicit = path or os.environ.get("TRACELENS_CONFIG")
     target = Path(explicit) if explicit else Path("tracelens.toml")
@@ -39,7 +61,11 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Mapping[str, str]
         raise UsageError(
             f"{target}: unknown setting {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}"
         )
-    bad = sorted(k for k, v in data.items() if not isinstance(v, str))
+    bad = sorted(k for k, v in data.items() if k not in TABLES and not isinstance(v, str))
     if bad:
         raise UsageError(f"{target}: {', '.join(bad)} must be a string")
+    for key in TABLES & set(data):
+        table = data[key]
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise UsageError(f'{target}: [{key}] must be a table of strings, e.g. "X-Team" = "sre"')
     return data

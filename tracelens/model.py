@@ -243,10 +243,33 @@ class RouteStats:
     p90_ns: float
     p99_ns: float
     slo_ns: int | None = None
+    method: str = ""  # where the percentiles come from, when not from the analysed traces
 
     @property
     def breaches_slo(self) -> bool:
         return self.slo_ns is not None and self.p90_ns > self.slo_ns
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """How a backend's requests were listed, chosen and fetched, for an honest report.
+
+    Every listed request at or above the slow cut is fetched; the baseline is a seeded random
+    sample of the others (all of them when there are at most --sample).
+    """
+
+    backend: str  # "Tempo at https://tempo.example.net"
+    query: str  # what the backend was asked
+    listed: int  # requests of the route whose durations the backend listed
+    complete: bool  # False when the listing stopped at --limit: the window holds more
+    slow_listed: int
+    slow_fetched: int
+    others_listed: int  # the requests below the cut (or of the baseline window)
+    others_sampled: int
+    others_fetched: int
+    failed: Mapping[str, int] = field(default_factory=dict)  # reason -> traces not fetched
+    failed_ids: tuple[str, ...] = ()
+    cached: int = 0  # traces read from the disk cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +287,7 @@ class Selection:
     baseline_window: tuple[int, int] | None = None  # before/after mode
     traces_total: int = 0
     skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> traces left out
+    sampling: Sampling | None = None  # set when the traces came from a tracing backend
 
 
 @dataclass(frozen=True, slots=True)

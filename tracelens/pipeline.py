@@ -5,6 +5,8 @@
 source -> Trace -> SpanTree + critical path (analysis.py) -> route selection (routes.py) ->
 slow and baseline sets -> baseline profile (baseline.py) -> findings (detectors/) ->
 attribution with bootstrap intervals (attribution.py) -> what-if p90 (whatif.py) -> Report.
+A tracing backend (Jaeger, Tempo) is read through remote.py: its requests are listed first, and only
+the slow set and a sample of the rest are fetched whole.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from tracelens.detectors import Detector, default_detectors, detect_all
 from tracelens.errors import UsageError
 from tracelens.model import Contributor, Report, RouteStats, Selection, Trace, TraceSummary
 from tracelens.pertree import forget, sharing
+from tracelens.remote import RemoteRead, read_remote
 from tracelens.routes import RouteMatcher, display_route, route_of
-from tracelens.sources import ReadIssue, Source, Window, as_source
-from tracelens.whatif import whatif_for_contributors, whatif_together
+from tracelens.sources import FetchProgress, ReadIssue, RemoteSource, Source, Window, as_source
+from tracelens.whatif import whatif_for_contributors, whatif_p90, whatif_together
 
 Progress = Callable[[int], None]  # called with the number of traces read so far
 
@@ -46,10 +49,15 @@ def slowest(
     resamples: int = 2000,
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
+    limit: int = 2000,
+    sample: int = 1000,
+    fetch_progress: FetchProgress | None = None,
 ) -> Report:
     """Explain what makes the route's slow requests slow, against its baseline requests.
 
-    `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
+    From a backend, at most `limit` requests are listed per window and the baseline is a seeded
+    sample of `sample` traces. `timings`, when given, receives the seconds spent in each stage
+    (bench/slowest.py).
     """
     clock = _Stopwatch(timings)
     # Analyses hold millions of small objects that never form cycles; collecting them repeatedly
@@ -58,7 +66,24 @@ def slowest(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        traces, issues = _read(source, window, baseline_window, progress)
+        src = as_source(source)
+        remote = None
+        if isinstance(src, RemoteSource):
+            remote = read_remote(
+                src,
+                route,
+                window,
+                baseline_window,
+                percentile=percentile,
+                baseline=baseline,
+                limit=limit,
+                sample=sample,
+                seed=seed,
+                progress=fetch_progress,
+            )
+            traces, issues, window = remote.analyses, remote.issues, remote.window
+        else:
+            traces, issues = _read(src, window, baseline_window, progress)
         # The stages below share each tree's operations, self times and route (pertree.py).
         with sharing():
             return _explain(
@@ -75,6 +100,7 @@ def slowest(
                 seed=seed,
                 resamples=resamples,
                 clock=clock,
+                remote=remote,
             )
     finally:
         if gc_was_enabled:
@@ -96,18 +122,29 @@ def _explain(
     seed: int,
     resamples: int,
     clock: _Stopwatch,
+    remote: RemoteRead | None = None,
 ) -> Report:
     clock.lap("read + tree + critical path")
     current, before, matched = _select_route(traces, route, window, baseline_window)
     route_label = route or route_of(current[0].tree)[0]
-    durations = np.array([a.duration_ns for a in current], dtype=np.float64)
-    cut = float(np.percentile(durations, percentile))
-    slow = [a for a in current if a.duration_ns >= cut]
-    if before is None:
-        base_cut = float(np.percentile(durations, baseline))
-        base = [a for a in current if a.duration_ns <= base_cut]
+    if remote is not None and not remote.exact:
+        # The sets were chosen on every listed request; the fetched traces are their members.
+        slow = [a for a in current if a.trace.trace_id in remote.plan.slow_ids]
+        pool = before if before is not None else current
+        base = [a for a in pool if a.trace.trace_id in remote.plan.baseline_ids]
+        if not slow or not base:
+            raise UsageError("no fetched trace of the route is in the slow set or the baseline")
     else:
-        base = before
+        durations = np.array([a.duration_ns for a in current], dtype=np.float64)
+        cut = float(np.percentile(durations, percentile))
+        slow = [a for a in current if a.duration_ns >= cut]
+        if before is None:
+            base_cut = float(np.percentile(durations, baseline))
+            base = [a for a in current if a.duration_ns <= base_cut]
+        else:
+            base = before
+    sampled = remote is not None and not remote.exact
+    weights = remote.weights if remote is not None and sampled else None
 
     clock.lap("route selection")
     profile = build_baseline(base)
@@ -128,22 +165,28 @@ def _explain(
     )
     clock.lap("attribution + bootstrap")
     findings = tuple(f for a in current for f in a.findings)
-    whatif = whatif_for_contributors(current, contributors, findings)
+    whatif = whatif_for_contributors(current, contributors, findings, weights=weights)
     clock.lap("what-if")
     contributors = tuple(
         replace(c, whatif_p90_ns=whatif.get((c.pattern, c.service, c.operation), c.whatif_p90_ns))
         for c in contributors
     )
-    stats = _stats(current, slo_ns)
+    if remote is not None and sampled:
+        stats = replace(remote.stats, slo_ns=slo_ns)
+    else:
+        stats = _stats(current, slo_ns)
+        if remote is not None:
+            stats = replace(stats, method=f"all {stats.count:,} requests of the route, fetched")
+    # What a fix is compared with: the p90 of the analysed traces, as the what-if computes it.
+    unfixed_p90 = whatif_p90({a.trace.trace_id: a.duration_ns for a in current}, {}, 90, weights)
     helpful = [
         c
         for c in contributors
-        if c.pattern and c.whatif_p90_ns is not None and c.whatif_p90_ns < 0.99 * stats.p90_ns
+        if c.pattern and c.whatif_p90_ns is not None and c.whatif_p90_ns < 0.99 * unfixed_p90
     ]
+    keys = [(c.pattern, c.service, c.operation) for c in helpful]
     together = (
-        whatif_together(current, [(c.pattern, c.service, c.operation) for c in helpful], findings)
-        if len(helpful) > 1
-        else None
+        whatif_together(current, keys, findings, weights=weights) if len(helpful) > 1 else None
     )
 
     slow_ids = {a.trace.trace_id for a in slow}
@@ -165,11 +208,16 @@ def _explain(
         ),
         traces_total=len(current),
         skipped=_skipped(issues),
+        sampling=remote.sampling if remote is not None else None,
     )
+    if remote is not None and sampled and remote.baseline_stats is not None:
+        baseline_stats: RouteStats | None = remote.baseline_stats
+    else:
+        baseline_stats = _stats(before, None) if before else None
     report = Report(
         selection=selection,
         stats=stats,
-        baseline_stats=_stats(before, None) if before else None,
+        baseline_stats=baseline_stats,
         contributor_rows=contributors,
         finding_rows=tuple(f for a in slow for f in a.findings),
         trace_rows=tuple(
@@ -207,13 +255,12 @@ class _Stopwatch:
 
 
 def _read(
-    source: str | Source | Iterable[Trace] | None,
+    src: Source,
     window: Window | None,
     baseline_window: Window | None,
     progress: Progress | None,
 ) -> tuple[list[TraceAnalysis], list[ReadIssue]]:
     """Read and analyse every trace in the current and baseline windows."""
-    src = as_source(source)
     # A source can narrow its reads to one window; with two windows it must give both.
     stream = src.traces(window if baseline_window is None else None)
     analyses: list[TraceAnalysis] = []
@@ -226,6 +273,10 @@ def _read(
         if progress and n % 256 == 0:
             progress(n)
     return analyses, list(src.issues)
+
+
+def _start_and_id(a: TraceAnalysis) -> tuple[int, str]:
+    return a.tree.root_span.start_ns, a.trace.trace_id
 
 
 def _in(window: Window | None, t_ns: int) -> bool:
@@ -271,6 +322,10 @@ def _select_route(
         raise UsageError(f"no traces match route {route!r} in the window; routes seen: {listing}")
     if baseline_window is not None and not before:
         raise UsageError("no traces of the route in the baseline window")
+    # In time order, so that the answer does not depend on the order a source gave the traces in
+    # (a file and a backend give the same traces in different orders).
+    current.sort(key=_start_and_id)
+    before.sort(key=_start_and_id)
     return current, (before if baseline_window is not None else None), dict(matched)
 
 

@@ -197,11 +197,16 @@ def whatif_duration_ns(analysis: TraceAnalysis, edits: Edits) -> int:
 
 
 def whatif_p90(
-    durations_ns: Mapping[str, int], rewritten: Mapping[str, int], q: float = 90
+    durations_ns: Mapping[str, int],
+    rewritten: Mapping[str, int],
+    q: float = 90,
+    weights: Mapping[str, float] | None = None,
 ) -> float:
     """The q-th percentile of the route's durations with the rewritten traces' durations swapped in.
 
     Percentiles are numpy's linear interpolation, as the route statistics use; nan when empty.
+    With `weights` (a sampled backend: each trace stands for that many requests) they are the
+    weighted inverted CDF.
     """
     if not durations_ns:
         return math.nan
@@ -210,6 +215,9 @@ def whatif_p90(
         dtype=np.float64,
         count=len(durations_ns),
     )
+    if weights is not None:
+        w = np.fromiter((weights.get(t, 1.0) for t in durations_ns), dtype=np.float64)
+        return float(np.percentile(values, q, weights=w, method="inverted_cdf"))
     return float(np.percentile(values, q))
 
 
@@ -218,6 +226,7 @@ def whatif_for_contributors(
     contributors: Iterable[Contributor],
     findings: Iterable[Finding],
     q: float = 90,
+    weights: Mapping[str, float] | None = None,
 ) -> dict[Key, float | None]:
     """What-if p90 over all `analyses` for each pattern contributor (None for plain operations).
 
@@ -235,7 +244,7 @@ def whatif_for_contributors(
             out[key] = None
             continue
         rewritten = {t: whatif_duration_ns(by_id[t], e) for t, e in edits_of[key].items()}
-        out[key] = whatif_p90(durations, rewritten, q)
+        out[key] = whatif_p90(durations, rewritten, q, weights)
     return out
 
 
@@ -258,6 +267,7 @@ def whatif_together(
     keys: Iterable[Key],
     findings: Iterable[Finding],
     q: float = 90,
+    weights: Mapping[str, float] | None = None,
 ) -> float | None:
     """The route's p90 if every cause in `keys` were fixed at once (None when none is modelled)."""
     by_id = {a.trace.trace_id: a for a in analyses}
@@ -271,4 +281,4 @@ def whatif_together(
     if not merged:
         return None
     rewritten = {t: whatif_duration_ns(by_id[t], e) for t, e in merged.items()}
-    return whatif_p90(durations, rewritten, q)
+    return whatif_p90(durations, rewritten, q, weights)

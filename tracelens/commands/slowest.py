@@ -16,11 +16,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from tracelens.commands.backend import FetchBar, open_from_args, show_notices
 from tracelens.config import load_config
 from tracelens.errors import TracelensError, UsageError
 from tracelens.model import Report
 from tracelens.pipeline import slowest
-from tracelens.sources import Window
+from tracelens.remote import failure_line
+from tracelens.sources import RemoteSource, Window
 from tracelens.timespec import parse_duration_ns, parse_time_ns
 
 SLO_BREACHED = 3
@@ -64,23 +66,30 @@ def run(args: argparse.Namespace) -> int:
             setattr(args, key, config[key])
     now_ns = time.time_ns()
     current, baseline_window = windows(args, now_ns)
+    show_notices(stderr)
+    source = open_from_args(args, config)
+    if args.jaeger_ui is None and isinstance(source, RemoteSource) and source.link_base:
+        args.jaeger_ui = source.link_base
     slo_ns = parse_duration_ns(args.slo) if args.slo else None
     if args.fail_on_slo and slo_ns is None:
         raise UsageError("--fail-on-slo needs --slo, e.g. --slo 3s")
     if not 0 < args.percentile < 100 or not 0 < args.baseline <= 100:
         raise UsageError("--percentile and --baseline are percentiles between 0 and 100")
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        TimeElapsedColumn(),
-        console=stderr,
-        transient=True,
-        disable=not stderr.is_terminal,
-    ) as bar:
+    with (
+        Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            TimeElapsedColumn(),
+            console=stderr,
+            transient=True,
+            disable=not stderr.is_terminal,
+        ) as bar,
+        FetchBar(stderr) as fetch_bar,
+    ):
         task = bar.add_task("reading traces", total=None)
         report = slowest(
-            args.source,
+            source,
             args.route,
             percentile=args.percentile,
             baseline=args.baseline,
@@ -91,8 +100,15 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             resamples=args.resamples,
             progress=lambda n: bar.update(task, description=f"reading traces: {n:,}"),
+            limit=args.limit,
+            sample=args.sample,
+            fetch_progress=fetch_bar.update,
         )
 
+    sampling = report.selection.sampling
+    lost = failure_line(sampling, len(report.trace_rows)) if sampling else None
+    if lost:
+        stderr.print(f"[yellow]warning:[/] {escape(lost)}", soft_wrap=True)
     for warning in report.warnings[:5]:
         stderr.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
     if report.selection.skipped:

@@ -144,6 +144,9 @@ def sample_counts(report: Report) -> tuple[int, int]:
     """
     selection = report.selection
     skipped = sum(selection.skipped.values())
+    if selection.sampling is not None:  # stats.count is then every request the backend listed
+        failed = sum(selection.sampling.failed.values())
+        return selection.traces_total, selection.traces_total + failed + skipped
     analysed = report.stats.count or selection.traces_total
     return analysed, max(selection.traces_total, analysed + skipped)
 
@@ -157,6 +160,42 @@ def sample_sentence(report: Report) -> str:
     skipped = sorted(report.selection.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
     parts = [f"{n} {reason}" for reason, n in skipped if n]
     return "; ".join([text, *parts])
+
+
+def sampling_lines(report: Report) -> list[str]:
+    """How a backend's requests were listed, sampled and fetched, and where p50/p90/p99 come from.
+
+    Empty for files and the store, where every trace in the window is analysed.
+    """
+    s = report.selection.sampling
+    if s is None:
+        return []
+    more = " (the --limit: the window holds more)" if not s.complete else ""
+    others = (
+        f"all {s.others_listed:,} others"
+        if s.others_sampled >= s.others_listed
+        else f"a seeded sample of {s.others_sampled:,} of the {s.others_listed:,} others"
+    )
+    lines = [
+        f"source: {s.backend}; {s.query}",
+        f"listed {s.listed:,} requests{more}; fetched all {s.slow_listed:,} slow and {others}"
+        + (f" ({s.cached:,} from the cache)" if s.cached else ""),
+    ]
+    if report.stats.method:
+        lines.append(f"p50/p90/p99 from {report.stats.method}")
+    if s.others_sampled < s.others_listed:
+        lines.append(
+            "intervals come from the fetched traces; the baseline sample widens them, "
+            "and what-if p90s weight each sampled trace by the requests it stands for"
+        )
+    if s.failed:
+        failed = sum(s.failed.values())
+        reasons = ", ".join(
+            f"{n:,} {why}" for why, n in sorted(s.failed.items(), key=lambda kv: -kv[1])
+        )
+        shown = ", ".join(s.failed_ids[:5]) + (" …" if len(s.failed_ids) > 5 else "")
+        lines.append(f"{failed:,} traces failed to fetch ({reasons}): {shown}")
+    return lines
 
 
 def ci_includes_zero(c: Contributor) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from tracelens import __version__
-from tracelens.model import Finding, Report, RouteStats, Selection
+from tracelens.model import Finding, Report, RouteStats, Sampling, Selection
 from tracelens.report import contributor_record, ms, percentile_name, sample_counts
 
 SCHEMA_VERSION = 1
@@ -54,6 +54,7 @@ def _stats(stats: RouteStats | None) -> dict[str, Any] | None:
         "p99_ms": ms(stats.p99_ns, _DIGITS),
         "slo_ms": ms(stats.slo_ns, _DIGITS),
         "breach": stats.breaches_slo,
+        "method": stats.method or None,
     }
 
 
@@ -73,6 +74,25 @@ def _selection(selection: Selection, analysed: int, total: int) -> dict[str, Any
         "baseline_traces": len(selection.baseline_trace_ids),
         "slow_trace_ids": list(selection.slow_trace_ids),
         "baseline_trace_ids": list(selection.baseline_trace_ids),
+        "sampling": None if selection.sampling is None else _sampling(selection.sampling),
+    }
+
+
+def _sampling(s: Sampling) -> dict[str, Any]:
+    """What the backend listed and what was fetched; every count a script needs to judge it."""
+    return {
+        "backend": s.backend,
+        "query": s.query,
+        "listed": s.listed,
+        "complete": s.complete,
+        "slow_listed": s.slow_listed,
+        "slow_fetched": s.slow_fetched,
+        "others_listed": s.others_listed,
+        "others_sampled": s.others_sampled,
+        "others_fetched": s.others_fetched,
+        "failed": dict(s.failed),
+        "failed_trace_ids": list(s.failed_ids),
+        "cached": s.cached,
     }
 
 

@@ -20,6 +20,7 @@ from tracelens.report import (
     percent,
     percentile_name,
     sample_sentence,
+    sampling_lines,
     whatif_change,
     whatif_rows,
     window_text,
@@ -84,6 +85,7 @@ def render(
         f"{sample_sentence(report).capitalize()}: {len(sel.slow_trace_ids)} slow "
         f"({percentile_name(sel.percentile)} and above), {len(sel.baseline_trace_ids)} baseline."
     )
+    lines += [f"{prose(line[0].upper() + line[1:])}.  " for line in sampling_lines(report)]
     lines.append("")
     stat_line = (
         f"**p50 {duration(stats.p50_ns)} · p90 {duration(stats.p90_ns)} · "

@@ -33,6 +33,7 @@ from tracelens.report import (
     percent,
     percentile_name,
     sample_sentence,
+    sampling_lines,
     whatif_change,
     whatif_rows,
     window_text,
@@ -132,6 +133,7 @@ def _header(report: Report) -> RenderableType:
         more = f", and {len(ranked) - 5} more" if len(ranked) > 5 else ""
         lines.append(Text(f"matched: {shown}{more}"))
     lines.append(Text(sample_sentence(report)))
+    lines += [Text(line) for line in sampling_lines(report)]
     slow_set = f"slow: {percentile_name(sel.percentile)} and above, {len(sel.slow_trace_ids)}"
     if sel.baseline_window is not None:
         base_set = f"baseline: the baseline window, {len(sel.baseline_trace_ids)}"

@@ -1,22 +1,27 @@
 """Where traces come from: `open_source(spec) -> Source`.
 
 A source streams whole traces (`traces(window)`), and records what it could not read in
-`issues` instead of raising, so a partial answer can say what it left out. Files and directories
+`issues` instead of raising, so a partial answer can say what it left out: files and directories
 (Jaeger JSON, OTLP JSON / JSON lines, Jaeger api_v3, Zipkin v2; `.gz`; `-` for stdin) and the local
-store exist now; Jaeger and Tempo HTTP sources plug in through the same protocol and the same
-`SOURCES` prefixes later.
+store. A `RemoteSource` (Jaeger, Tempo: `jaeger+http://…`, `tempo+https://…`) also answers the
+cheap question first: `requests(route, window, limit)` lists the route's requests with their
+durations, so that only the slow set and a sample of the baseline are fetched whole with
+`fetch(ids)`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from tracelens.errors import SourceError
 from tracelens.model import Trace
+
+if TYPE_CHECKING:
+    from tracelens.sources.http import BackendOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +54,93 @@ class Source(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class RequestSummary:
+    """One request of a route as a backend's search lists it: no spans, just its timing."""
+
+    trace_id: str
+    start_ns: int
+    duration_ns: int
+    service: str = ""  # the root span's service and name, as the backend reports them
+    name: str = ""
+    matched: str = ""  # the name of the span the search matched, where the backend says
+
+
+@dataclass(frozen=True, slots=True)
+class Percentiles:
+    """A route's latency computed by the backend over every request in the window."""
+
+    count: int | None
+    p50_ns: float
+    p90_ns: float
+    p99_ns: float
+    method: str  # e.g. "TraceQL metrics (quantile_over_time)"
+
+
+@dataclass(frozen=True, slots=True)
+class Requests:
+    """What a backend listed for a route in a window: the requests and how they were found.
+
+    `complete` is False when the listing stopped at the limit, so more requests exist. `traces`
+    holds traces the listing already returned whole (Jaeger's v1 search does), which need no
+    second fetch.
+    """
+
+    summaries: tuple[RequestSummary, ...]
+    query: str  # what was asked, in the backend's terms
+    complete: bool = True
+    percentiles: Percentiles | None = None
+    traces: Mapping[str, Trace] = field(default_factory=dict)
+    left_out: Mapping[str, int] = field(default_factory=dict)  # reason -> requests not listed
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """Traces fetched by id: those that came, and for each that did not, why."""
+
+    traces: tuple[Trace, ...]
+    failed: Mapping[str, str]  # trace id -> short reason ("timeouts", "HTTP 503", "not found")
+    cached: int = 0  # how many came from the disk cache
+
+
+FetchProgress = Callable[[int, int, int, int], None]  # (done, failed, cached, total)
+
+
+@runtime_checkable
+class RemoteSource(Source, Protocol):
+    """A tracing backend: lists a route's requests cheaply, then fetches chosen traces whole."""
+
+    link_base: str  # where the backend's UI shows a trace ("" when it has none)
+
+    def requests(self, route: str | None, window: Window, limit: int) -> Requests:
+        """The route's requests that started in `window`, at most `limit` of them."""
+        ...
+
+    def fetch(self, trace_ids: Sequence[str], progress: FetchProgress | None = None) -> Fetched:
+        """The traces with these ids, concurrently; failures are returned, not raised."""
+        ...
+
+
 # URL-style sources register a factory under their scheme ("jaeger+http", "tempo+https", ...).
-SOURCES: dict[str, Callable[[str], Source]] = {}
+SourceFactory = Callable[[str, "BackendOptions | None"], Source]
+SOURCES: dict[str, SourceFactory] = {}
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
 
 
-def open_source(spec: str | None) -> Source:
-    """A URL or path -> Source; None means TRACELENS_SOURCE, then the local store."""
+def _register_backends() -> None:
+    from tracelens.sources.jaeger import JaegerSource
+    from tracelens.sources.tempo import TempoSource
+
+    for scheme in ("http", "https"):
+        SOURCES[f"jaeger+{scheme}"] = JaegerSource
+        SOURCES[f"tempo+{scheme}"] = TempoSource
+
+
+def open_source(spec: str | None, options: BackendOptions | None = None) -> Source:
+    """A URL or path -> Source; None means TRACELENS_SOURCE, then the local store.
+
+    `options` (auth, TLS, concurrency, cache) apply to Jaeger and Tempo URLs.
+    """
     if spec is None:
         spec = os.environ.get("TRACELENS_SOURCE") or None
     if spec is None:
@@ -70,10 +155,12 @@ def open_source(spec: str | None) -> Source:
     scheme = _SCHEME.match(spec)
     if scheme is not None:
         name = scheme.group(1).lower()
+        if not SOURCES:
+            _register_backends()
         if name == "file":
             spec = spec[len("file://") :]
         elif name in SOURCES:
-            return SOURCES[name](spec)
+            return SOURCES[name](spec, options)
         else:
             known = ", ".join(sorted(SOURCES)) or "none yet"
             raise SourceError(

@@ -1,0 +1,158 @@
+"""Reading a route from a tracing backend: `read_remote(source, route, ...) -> RemoteRead`.
+
+List the route's requests in the window (durations only), place the percentiles on them, fetch the
+slow set and a seeded sample of the rest (`sampling.plan_fetch`), and account for every trace
+that could not be fetched. The analyses that come out are the pipeline's usual input; the rest of
+`RemoteRead` tells the pipeline which sets were chosen, the route's percentiles over every listed
+request (or over the whole window, from TraceQL metrics), and each trace's weight.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracelens.analysis import TraceAnalysis, analyze_trace
+from tracelens.errors import SourceError, UsageError
+from tracelens.model import RouteStats, Sampling
+from tracelens.sampling import FetchPlan, plan_fetch
+from tracelens.sources import FetchProgress, ReadIssue, RemoteSource, Requests, Window
+
+DEFAULT_WINDOW_NS = 3600 * 10**9  # a backend holds days of traces: the last hour by default
+
+
+@dataclass(frozen=True)
+class RemoteRead:
+    analyses: list[TraceAnalysis]
+    issues: list[ReadIssue]
+    plan: FetchPlan
+    sampling: Sampling
+    stats: RouteStats  # the current window, over everything listed (or TraceQL metrics)
+    baseline_stats: RouteStats | None
+    weights: Mapping[str, float] | None  # None when every listed request was analysed
+    window: Window
+    # Every request of the route in the window(s) was listed and fetched: the analysis is then
+    # exactly that of the same traces in a file, and the sets are chosen as for files.
+    exact: bool
+
+
+def read_remote(
+    source: RemoteSource,
+    route: str | None,
+    window: Window | None,
+    baseline_window: Window | None,
+    *,
+    percentile: float,
+    baseline: float,
+    limit: int,
+    sample: int,
+    seed: int,
+    progress: FetchProgress | None = None,
+) -> RemoteRead:
+    """Fetch what the analysis of `route` needs from `source`; SourceError when most fails."""
+    if window is None or window.start_ns is None:
+        end_ns = window.end_ns if window and window.end_ns is not None else time.time_ns()
+        window = Window(end_ns - DEFAULT_WINDOW_NS, end_ns)
+    listed = source.requests(route, window, limit)
+    before = source.requests(route, baseline_window, limit) if baseline_window else None
+    if not listed.summaries:
+        raise UsageError(
+            f"{source.description}: no requests of the route in the window "
+            f"({listed.query}); widen --since or check --route"
+        )
+    if before is not None and not before.summaries:
+        raise UsageError(f"{source.description}: no requests of the route in the baseline window")
+    plan = plan_fetch(
+        listed.summaries,
+        before.summaries if before else None,
+        percentile=percentile,
+        baseline=baseline,
+        sample=sample,
+        seed=seed,
+    )
+    whole = {**listed.traces, **(before.traces if before else {})}
+    wanted = plan.ids
+    fetched = source.fetch([t for t in wanted if t not in whole], progress)
+    got = {**{t: whole[t] for t in wanted if t in whole}, **{t.trace_id: t for t in fetched.traces}}
+    failed = Counter(fetched.failed.values())
+    if len(fetched.failed) * 2 > len(wanted):
+        raise SourceError(
+            f"{source.description}: {len(fetched.failed):,} of {len(wanted):,} traces failed to "
+            f"fetch ({_reasons(failed)}); try again, or lower --concurrency"
+        )
+    analyses = [analyze_trace(got[t]) for t in wanted if t in got and got[t].spans]
+    slow_fetched = sum(1 for t in plan.slow_ids if t in got)
+    others_fetched = sum(1 for t in plan.sampled_ids if t in got)
+    baseline_from = plan.baseline_ids if before else plan.sampled_ids
+    sampling = Sampling(
+        backend=source.description,
+        query=listed.query,
+        listed=len(listed.summaries),
+        complete=listed.complete,
+        slow_listed=len(plan.slow_ids),
+        slow_fetched=slow_fetched,
+        others_listed=plan.baseline_listed if before else plan.others_listed,
+        others_sampled=len(baseline_from),
+        others_fetched=sum(1 for t in baseline_from if t in got),
+        failed=dict(failed),
+        failed_ids=tuple(sorted(fetched.failed)),
+        cached=fetched.cached,
+    )
+    exact = (
+        listed.complete
+        and len(plan.sampled_ids) == plan.others_listed
+        and (
+            before is None or (before.complete and len(plan.baseline_ids) == len(before.summaries))
+        )
+    )
+    weights: dict[str, float] | None = None
+    if slow_fetched < len(plan.slow_ids) or others_fetched < plan.others_listed:
+        # Each fetched trace stands for the listed requests of its stratum that were not fetched.
+        w_slow = len(plan.slow_ids) / max(1, slow_fetched)
+        w_other = plan.others_listed / max(1, others_fetched)
+        weights = dict.fromkeys(plan.slow_ids, w_slow) | dict.fromkeys(plan.sampled_ids, w_other)
+    return RemoteRead(
+        analyses=analyses,
+        issues=list(source.issues),
+        plan=plan,
+        sampling=sampling,
+        stats=_listed_stats(listed),
+        baseline_stats=_listed_stats(before) if before else None,
+        weights=weights,
+        window=window,
+        exact=exact,
+    )
+
+
+def _listed_stats(listed: Requests) -> RouteStats:
+    if listed.percentiles is not None:
+        p = listed.percentiles
+        count = p.count if p.count is not None else len(listed.summaries)
+        return RouteStats(
+            count, p.p50_ns, p.p90_ns, p.p99_ns, method=f"{p.method}, {count:,} requests"
+        )
+    durations = np.array([s.duration_ns for s in listed.summaries], dtype=np.float64)
+    p50, p90, p99 = np.percentile(durations, [50, 90, 99])
+    more = "" if listed.complete else " (the --limit; the window holds more)"
+    method = f"durations of the {durations.size:,} requests listed{more}"
+    return RouteStats(int(durations.size), float(p50), float(p90), float(p99), method=method)
+
+
+def _reasons(failed: Counter[str]) -> str:
+    return ", ".join(f"{n:,} {why}" for why, n in failed.most_common())
+
+
+def failure_line(sampling: Sampling, analysed: int) -> str | None:
+    """ "analysed 812 of 1,000 traces; 188 failed: 120 timeouts, 68 HTTP 503", or None."""
+    if not sampling.failed:
+        return None
+    total = analysed + sum(sampling.failed.values())
+    failed = sum(sampling.failed.values())
+    return (
+        f"analysed {analysed:,} of {total:,} traces; {failed:,} failed: "
+        f"{_reasons(Counter(sampling.failed))}"
+    )

@@ -1,0 +1,114 @@
+"""Fetch many traces by id at once: `fetch_traces(ids, download, cache, concurrency, progress)`.
+
+Shared by the Jaeger and Tempo sources. A bounded thread pool (the HTTP session's connection pool
+has the same size) runs `download(trace_id) -> bytes`; each body is parsed by the same readers
+that read files, so a fetched trace is analysed exactly as the same trace saved to a file. The
+disk cache is asked first and filled after. A trace that fails after the session's retries is
+returned in `Fetched.failed` with a countable reason; nothing is raised for one trace.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+import msgspec
+
+from tracelens.errors import SourceError
+from tracelens.model import Trace
+from tracelens.readers import parse_document
+from tracelens.sources import Fetched, FetchProgress, ReadIssue
+from tracelens.sources.cache import TraceCache
+from tracelens.sources.http import HTTPFailure
+
+# A truncated body is not retried by urllib3 (its Retry ends when the headers arrive), so a trace
+# whose body was cut off is asked for once more before it counts as failed.
+_BODY_ATTEMPTS = 2
+
+
+class NotFound(Exception):
+    """The backend has no trace with this id (or an empty one)."""
+
+
+def parse_trace(body: bytes, trace_id: str, origin: str, issues: list[ReadIssue]) -> Trace:
+    """The trace `trace_id` in a response body; NotFound when it holds no spans of it."""
+    try:
+        doc = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raise HTTPFailure("responses not JSON", f"{origin}: the response is not JSON") from None
+    try:
+        traces = parse_document(doc, origin, issues)
+    except SourceError:
+        raise NotFound from None
+    for trace in traces:
+        if trace.trace_id == trace_id:
+            return trace
+    raise NotFound
+
+
+def fetch_traces(
+    trace_ids: Sequence[str],
+    download: Callable[[str], bytes],
+    parse: Callable[[bytes, str], Trace],
+    cache: TraceCache,
+    concurrency: int,
+    progress: FetchProgress | None = None,
+) -> Fetched:
+    """Each id's trace: from `cache`, else `download` then `parse`, `concurrency` at a time."""
+    traces: dict[str, Trace] = {}
+    failed: dict[str, str] = {}
+    cached = 0
+    lock = threading.Lock()
+    total = len(trace_ids)
+
+    def one(trace_id: str) -> None:
+        nonlocal cached
+        body = cache.get(trace_id)
+        if body is not None:
+            try:
+                trace = parse(body, trace_id)
+            except (HTTPFailure, NotFound):
+                body = None  # a damaged entry: fetch it again
+            else:
+                with lock:
+                    traces[trace_id] = trace
+                    cached += 1
+                return
+        for attempt in range(_BODY_ATTEMPTS):
+            try:
+                body = download(trace_id)
+                trace = parse(body, trace_id)
+            except NotFound:
+                with lock:
+                    failed[trace_id] = "not found"
+                return
+            except HTTPFailure as e:
+                if e.reason == "truncated responses" and attempt + 1 < _BODY_ATTEMPTS:
+                    continue
+                with lock:
+                    failed[trace_id] = e.reason
+                return
+            cache.put(trace_id, body)
+            with lock:
+                traces[trace_id] = trace
+            return
+
+    def report() -> None:
+        if progress is not None:
+            with lock:
+                progress(len(traces) + len(failed), len(failed), cached, total)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="fetch")
+    try:
+        pending: set[Future[None]] = {pool.submit(one, t) for t in dict.fromkeys(trace_ids)}
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()
+            report()
+    finally:
+        # On Ctrl-C, drop what has not started; the running downloads end with their timeouts.
+        pool.shutdown(wait=False, cancel_futures=True)
+    ordered = tuple(traces[t] for t in dict.fromkeys(trace_ids) if t in traces)
+    return Fetched(traces=ordered, failed=failed, cached=cached)
