@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_critical_path(sub)
     _add_slowest(sub)
     _add_demo(sub)
+    _add_export(sub)
     return parser
 
 
@@ -111,6 +112,33 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def _run_slowest(args: argparse.Namespace) -> int:
     from tracelens.commands.slowest import run
+
+    return run(args)
+
+
+def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a route's traces (slow set and baseline sample) as OTLP JSON lines",
+        description="Fetch what `slowest` would analyse (or, with --all, every request listed) "
+        "and write it as OTLP JSON lines, gzip when FILE ends in .gz, to attach to a write-up "
+        "and analyse again offline with `slowest --source FILE`.",
+    )
+    p.add_argument("--route", "-r", help="page to export (as for slowest)")
+    add_source_options(p)
+    p.add_argument("--out", "-o", required=True, metavar="FILE", help="file to write")
+    p.add_argument("--all", action="store_true", help="every listed request, not a sample")
+    p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
+    p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
+    p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
+    p.add_argument("--percentile", type=float, default=90.0, help="slow set: at or above (90)")
+    p.add_argument("--baseline", type=float, default=50.0, help="baseline: at or below (50)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (0), as for slowest")
+    p.set_defaults(run=_run_export, baseline_start=None, baseline_end=None, baseline_since=None)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from tracelens.commands.export import run
 
     return run(args)
 

@@ -12,7 +12,7 @@ import base64
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
@@ -20,6 +20,9 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 
 from tracelens.model import AttributeValue, Span, Trace
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 _encoder = msgspec.json.Encoder()
 
@@ -86,7 +89,7 @@ def trace_to_otlp(trace: Trace) -> dict[str, Any]:
     return {"resourceSpans": resource_spans}
 
 
-def write_otlp_lines(traces: Iterable[Trace], out: IO[bytes]) -> int:
+def write_otlp_lines(traces: Iterable[Trace], out: SupportsWrite[bytes]) -> int:
     """Write one JSON line per trace; returns the number of spans written."""
     spans = 0
     for trace in traces:

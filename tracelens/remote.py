@@ -18,9 +18,9 @@ import numpy as np
 
 from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.errors import SourceError, UsageError
-from tracelens.model import RouteStats, Sampling
+from tracelens.model import RouteStats, Sampling, Trace
 from tracelens.sampling import FetchPlan, plan_fetch
-from tracelens.sources import FetchProgress, ReadIssue, RemoteSource, Requests, Window
+from tracelens.sources import Fetched, FetchProgress, ReadIssue, RemoteSource, Requests, Window
 
 DEFAULT_WINDOW_NS = 3600 * 10**9  # a backend holds days of traces: the last hour by default
 
@@ -40,6 +40,22 @@ class RemoteRead:
     exact: bool
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """A route's listed requests and the traces fetched for them (`gather`)."""
+
+    window: Window
+    listed: Requests
+    before: Requests | None
+    plan: FetchPlan
+    wanted: list[str]  # the ids the plan asked for, in order
+    traces: Mapping[str, Trace]  # those that came
+    fetched: Fetched
+
+    def in_order(self) -> list[Trace]:
+        return [self.traces[t] for t in self.wanted if t in self.traces]
+
+
 def read_remote(
     source: RemoteSource,
     route: str | None,
@@ -54,37 +70,21 @@ def read_remote(
     progress: FetchProgress | None = None,
 ) -> RemoteRead:
     """Fetch what the analysis of `route` needs from `source`; SourceError when most fails."""
-    if window is None or window.start_ns is None:
-        end_ns = window.end_ns if window and window.end_ns is not None else time.time_ns()
-        window = Window(end_ns - DEFAULT_WINDOW_NS, end_ns)
-    listed = source.requests(route, window, limit)
-    before = source.requests(route, baseline_window, limit) if baseline_window else None
-    if not listed.summaries:
-        raise UsageError(
-            f"{source.description}: no requests of the route in the window "
-            f"({listed.query}); widen --since or check --route"
-        )
-    if before is not None and not before.summaries:
-        raise UsageError(f"{source.description}: no requests of the route in the baseline window")
-    plan = plan_fetch(
-        listed.summaries,
-        before.summaries if before else None,
+    g = gather(
+        source,
+        route,
+        window,
+        baseline_window,
         percentile=percentile,
         baseline=baseline,
+        limit=limit,
         sample=sample,
         seed=seed,
+        progress=progress,
     )
-    whole = {**listed.traces, **(before.traces if before else {})}
-    wanted = plan.ids
-    fetched = source.fetch([t for t in wanted if t not in whole], progress)
-    got = {**{t: whole[t] for t in wanted if t in whole}, **{t.trace_id: t for t in fetched.traces}}
+    listed, before, plan, got, fetched = g.listed, g.before, g.plan, g.traces, g.fetched
     failed = Counter(fetched.failed.values())
-    if len(fetched.failed) * 2 > len(wanted):
-        raise SourceError(
-            f"{source.description}: {len(fetched.failed):,} of {len(wanted):,} traces failed to "
-            f"fetch ({_reasons(failed)}); try again, or lower --concurrency"
-        )
-    analyses = [analyze_trace(got[t]) for t in wanted if t in got and got[t].spans]
+    analyses = [analyze_trace(t) for t in g.in_order() if t.spans]
     slow_fetched = sum(1 for t in plan.slow_ids if t in got)
     others_fetched = sum(1 for t in plan.sampled_ids if t in got)
     baseline_from = plan.baseline_ids if before else plan.sampled_ids
@@ -123,9 +123,60 @@ def read_remote(
         stats=_listed_stats(listed),
         baseline_stats=_listed_stats(before) if before else None,
         weights=weights,
-        window=window,
+        window=g.window,
         exact=exact,
     )
+
+
+def gather(
+    source: RemoteSource,
+    route: str | None,
+    window: Window | None,
+    baseline_window: Window | None,
+    *,
+    percentile: float,
+    baseline: float,
+    limit: int,
+    sample: int,
+    seed: int,
+    progress: FetchProgress | None = None,
+) -> Gathered:
+    """List the route's requests, plan what to fetch (sampling.py) and fetch it.
+
+    Without a window start the window is the last hour. SourceError when more than half of the
+    traces fail to fetch; UsageError when the window holds no request of the route.
+    """
+    if window is None or window.start_ns is None:
+        end_ns = window.end_ns if window and window.end_ns is not None else time.time_ns()
+        window = Window(end_ns - DEFAULT_WINDOW_NS, end_ns)
+    listed = source.requests(route, window, limit)
+    before = source.requests(route, baseline_window, limit) if baseline_window else None
+    if not listed.summaries:
+        raise UsageError(
+            f"{source.description}: no requests of the route in the window "
+            f"({listed.query}); widen --since or check --route"
+        )
+    if before is not None and not before.summaries:
+        raise UsageError(f"{source.description}: no requests of the route in the baseline window")
+    plan = plan_fetch(
+        listed.summaries,
+        before.summaries if before else None,
+        percentile=percentile,
+        baseline=baseline,
+        sample=sample,
+        seed=seed,
+    )
+    whole = {**listed.traces, **(before.traces if before else {})}
+    wanted = plan.ids
+    fetched = source.fetch([t for t in wanted if t not in whole], progress)
+    got = {**{t: whole[t] for t in wanted if t in whole}, **{t.trace_id: t for t in fetched.traces}}
+    if len(fetched.failed) * 2 > len(wanted):
+        failed = Counter(fetched.failed.values())
+        raise SourceError(
+            f"{source.description}: {len(fetched.failed):,} of {len(wanted):,} traces failed to "
+            f"fetch ({_reasons(failed)}); try again, or lower --concurrency"
+        )
+    return Gathered(window, listed, before, plan, wanted, got, fetched)
 
 
 def _listed_stats(listed: Requests) -> RouteStats:
