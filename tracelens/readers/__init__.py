@@ -10,7 +10,8 @@ content alone. Ids come out as lowercase hex (32 for traces, 16 for spans), time
         ...
     # issues: one ReadIssue("file:line", why) per trace, line or span that was skipped
 
-`parse_document(obj, origin)` converts one already-decoded JSON document (an HTTP response).
+`parse_json(body, origin)` converts one JSON document given as bytes (an HTTP response), by the
+typed fast path where its shape allows; `parse_document(obj, origin)` one already decoded.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from tracelens.model import Trace
-from tracelens.readers.detect import add_document, paused_gc
+from tracelens.readers.detect import add_document, add_json, paused_gc
 from tracelens.readers.group import Sink, finish
 from tracelens.readers.stream import read_path
 from tracelens.sources import ReadIssue
 
-__all__ = ["parse_document", "read_traces"]
+__all__ = ["parse_document", "parse_json", "read_traces"]
 
 
 def read_traces(
@@ -48,4 +49,14 @@ def parse_document(obj: Any, origin: str, issues: list[ReadIssue] | None = None)
     sink = Sink(origin, issues)
     with paused_gc():
         add_document(obj, sink)
+    return [finish(tid, spans, origin) for tid, spans in sink.groups.items() if spans]
+
+
+def parse_json(body: bytes, origin: str, issues: list[ReadIssue] | None = None) -> list[Trace]:
+    """The traces in one JSON document given as bytes, of any supported shape.
+
+    Raises msgspec.DecodeError when `body` is not JSON and SourceError when it is not traces.
+    """
+    sink = Sink(origin, issues)
+    add_json(body, sink)
     return [finish(tid, spans, origin) for tid, spans in sink.groups.items() if spans]

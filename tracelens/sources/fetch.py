@@ -17,7 +17,7 @@ import msgspec
 
 from tracelens.errors import SourceError
 from tracelens.model import Trace
-from tracelens.readers import parse_document
+from tracelens.readers import parse_json
 from tracelens.sources import Fetched, FetchProgress, ReadIssue
 from tracelens.sources.cache import TraceCache
 from tracelens.sources.http import HTTPFailure
@@ -34,11 +34,9 @@ class NotFound(Exception):
 def parse_trace(body: bytes, trace_id: str, origin: str, issues: list[ReadIssue]) -> Trace:
     """The trace `trace_id` in a response body; NotFound when it holds no spans of it."""
     try:
-        doc = msgspec.json.decode(body)
+        traces = parse_json(body, origin, issues)
     except msgspec.DecodeError:
         raise HTTPFailure("responses not JSON", f"{origin}: the response is not JSON") from None
-    try:
-        traces = parse_document(doc, origin, issues)
     except SourceError:
         raise NotFound from None
     for trace in traces:
@@ -62,19 +60,17 @@ def fetch_traces(
     lock = threading.Lock()
     total = len(trace_ids)
 
+    # Cache hits are read here, in one thread: loading one costs less than handing it to a pool.
+    to_fetch = []
+    for trace_id in dict.fromkeys(trace_ids):
+        hit = cache.get(trace_id)
+        if hit is None:
+            to_fetch.append(trace_id)
+        else:
+            traces[trace_id] = hit
+    cached = len(traces)
+
     def one(trace_id: str) -> None:
-        nonlocal cached
-        body = cache.get(trace_id)
-        if body is not None:
-            try:
-                trace = parse(body, trace_id)
-            except (HTTPFailure, NotFound):
-                body = None  # a damaged entry: fetch it again
-            else:
-                with lock:
-                    traces[trace_id] = trace
-                    cached += 1
-                return
         for attempt in range(_BODY_ATTEMPTS):
             try:
                 body = download(trace_id)
@@ -89,7 +85,7 @@ def fetch_traces(
                 with lock:
                     failed[trace_id] = e.reason
                 return
-            cache.put(trace_id, body)
+            cache.put(trace)
             with lock:
                 traces[trace_id] = trace
             return
@@ -101,7 +97,7 @@ def fetch_traces(
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="fetch")
     try:
-        pending: set[Future[None]] = {pool.submit(one, t) for t in dict.fromkeys(trace_ids)}
+        pending: set[Future[None]] = {pool.submit(one, t) for t in to_fetch}
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for future in done:

@@ -25,8 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-import msgspec
-
 from tracelens.errors import SourceError, UsageError
 from tracelens.model import Trace
 from tracelens.readers import parse_document
@@ -283,11 +281,10 @@ class JaegerSource:
         """v1 trace objects from a search, parsed as files are, and kept in the cache."""
         out: dict[str, Trace] = {}
         for item in items:
-            body = msgspec.json.encode({"data": [item]})
             try:
                 for trace in parse_document({"data": [item]}, self.backend.display + path):
                     out[trace.trace_id] = trace
-                    self.cache.put(trace.trace_id, body)
+                    self.cache.put(trace)
             except SourceError as e:
                 self.issues.append(ReadIssue(self.backend.display + path, str(e)))
         return out
