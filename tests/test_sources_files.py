@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tracelens.errors import SourceError
+from tracelens.errors import SourceError, UsageError
 from tracelens.sources import SOURCES, Window, open_source
 from tracelens.sources.files import FileSource
 
@@ -85,8 +85,18 @@ def test_a_missing_path_fails_when_opened(tmp_path):
 
 def test_an_unregistered_url_scheme_is_a_clear_error():
     assert "nosuch+http" not in SOURCES
-    with pytest.raises(SourceError, match="no source reads nosuch\\+http:// URLs"):
+    with pytest.raises(UsageError, match="no source reads nosuch\\+http:// URLs"):
         open_source("nosuch+http://localhost:1")
+
+
+def test_a_bare_http_url_says_which_prefix_to_add_and_hides_its_password():
+    with pytest.raises(UsageError) as raised:
+        open_source("http://admin:hunter22@tempo.example:3200")
+    message = str(raised.value)
+    assert "tempo+http://" in message
+    assert "jaeger+http://" in message
+    assert "hunter22" not in message
+    assert "tempo.example:3200" in message
 
 
 def test_a_directory_of_samples_reads_every_backend(tmp_path):

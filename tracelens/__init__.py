@@ -12,12 +12,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Report", "Trace", "__version__", "read_traces", "slowest"]
+__all__ = [
+    "BackendOptions",
+    "Report",
+    "Trace",
+    "__version__",
+    "open_source",
+    "read_traces",
+    "slowest",
+]
 
 if TYPE_CHECKING:
     from tracelens.model import Report, Trace
     from tracelens.pipeline import slowest
     from tracelens.readers import read_traces
+    from tracelens.sources import open_source
+    from tracelens.sources.http import BackendOptions
 
 
 def __getattr__(name: str) -> Any:
@@ -30,6 +40,14 @@ def __getattr__(name: str) -> Any:
         from tracelens.readers import read_traces
 
         return read_traces
+    if name == "open_source":
+        from tracelens.sources import open_source
+
+        return open_source
+    if name == "BackendOptions":
+        from tracelens.sources.http import BackendOptions
+
+        return BackendOptions
     if name in ("Report", "Trace"):
         from tracelens import model
 

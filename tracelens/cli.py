@@ -7,7 +7,9 @@ p90 breaks `--slo` under `--fail-on-slo`, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
@@ -240,6 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         stderr.print(f"[red]error:[/] {escape(str(e))}", markup=True, soft_wrap=True)
         return e.exit_code
     except KeyboardInterrupt:
+        stderr.print("interrupted", soft_wrap=True)
+        if threading.active_count() > 1:
+            # Fetch threads may sit in a read for up to --timeout; nothing is left half-written
+            # (cache entries and output files are renamed into place), so leave at once.
+            sys.stdout.flush()
+            os._exit(130)
         return 130
     except BrokenPipeError:
         sys.stderr.close()

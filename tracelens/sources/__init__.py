@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from tracelens.errors import SourceError
+from tracelens.errors import SourceError, UsageError
 from tracelens.model import Trace
 
 if TYPE_CHECKING:
@@ -162,11 +162,15 @@ def open_source(spec: str | None, options: BackendOptions | None = None) -> Sour
         elif name in SOURCES:
             return SOURCES[name](spec, options)
         else:
-            known = ", ".join(sorted(SOURCES)) or "none yet"
-            raise SourceError(
-                f"{spec}: no source reads {name}:// URLs (URL sources: {known}); "
-                "pass a file, a directory or - for stdin"
+            from tracelens.sources.http import redact_url
+
+            hint = (
+                f"write jaeger+{name}://… for Jaeger's query service or tempo+{name}://… for Tempo"
+                if name in ("http", "https")
+                else "URL sources are jaeger+http(s):// and tempo+http(s)://; "
+                "or pass a file, a directory or - for stdin"
             )
+            raise UsageError(f"--source {redact_url(spec)}: no source reads {name}:// URLs; {hint}")
     from tracelens.sources.files import FileSource
 
     return FileSource(spec)

@@ -85,6 +85,10 @@ def fetch_traces(
                 with lock:
                     failed[trace_id] = e.reason
                 return
+            except Exception:
+                with lock:
+                    failed[trace_id] = "unreadable responses"
+                return
             cache.put(trace)
             with lock:
                 traces[trace_id] = trace

@@ -37,11 +37,11 @@ class BackendOptions:
     `;`-separated, TRACELENS_CA_BUNDLE); explicit values win.
     """
 
-    token: str | None = None  # bearer token
+    token: str | None = field(default=None, repr=False)  # bearer token
     user: str | None = None  # basic auth (also taken from user:password@ in the URL)
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     tenant: str | None = None  # X-Scope-OrgID for Tempo, x-tenant for Jaeger
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     insecure: bool = False
     ca_bundle: str | None = None
     connect_timeout_s: float = 5.0
