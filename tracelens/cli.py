@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tracelens import __version__
-from tracelens.commands.backend import add_source_options
+from tracelens.commands.backend import add_source_options, positive_int
 from tracelens.errors import TracelensError
 
 Command = Callable[[argparse.Namespace], int]
@@ -175,7 +175,7 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="CAUSE,...",
         help=f"add causes to the result page: {','.join(INJECTIONS)}",
     )
-    p.add_argument("--requests", type=_positive_int, default=300, metavar="N", help="(default 300)")
+    p.add_argument("--requests", type=positive_int, default=300, metavar="N", help="(default 300)")
     p.add_argument("--seed", type=int, default=1, help="same seed, same traces (default 1)")
     p.add_argument(
         "--resolver-spans",
@@ -213,16 +213,6 @@ def _injections(known: Sequence[str]) -> Callable[[str], frozenset[str]]:
         return names
 
     return parse
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _run_demo(args: argparse.Namespace) -> int:

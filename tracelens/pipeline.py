@@ -26,7 +26,7 @@ from tracelens.detectors import Detector, default_detectors, detect_all
 from tracelens.errors import UsageError
 from tracelens.model import Contributor, Report, RouteStats, Selection, Trace, TraceSummary
 from tracelens.pertree import forget, sharing
-from tracelens.remote import RemoteRead, read_remote
+from tracelens.remote import RemoteRead, gather, read_remote
 from tracelens.routes import RouteMatcher, display_route, route_of
 from tracelens.sources import FetchProgress, ReadIssue, RemoteSource, Source, Window, as_source
 from tracelens.whatif import whatif_for_contributors, whatif_p90, whatif_together
@@ -69,7 +69,7 @@ def slowest(
         src = as_source(source)
         remote = None
         if isinstance(src, RemoteSource):
-            remote = read_remote(
+            gathered = gather(
                 src,
                 route,
                 window,
@@ -81,6 +81,7 @@ def slowest(
                 seed=seed,
                 progress=fetch_progress,
             )
+            remote = read_remote(src, gathered)
             traces, issues, window = remote.analyses, remote.issues, remote.window
         else:
             traces, issues = _read(src, window, baseline_window, progress)

@@ -1,10 +1,11 @@
-"""Reading a route from a tracing backend: `read_remote(source, route, ...) -> RemoteRead`.
+"""Reading a route from a tracing backend: `read_remote(source, gather(source, route, ...))`.
 
-List the route's requests in the window (durations only), place the percentiles on them, fetch the
-slow set and a seeded sample of the rest (`sampling.plan_fetch`), and account for every trace
-that could not be fetched. The analyses that come out are the pipeline's usual input; the rest of
-`RemoteRead` tells the pipeline which sets were chosen, the route's percentiles over every listed
-request (or over the whole window, from TraceQL metrics), and each trace's weight.
+`gather` lists the route's requests in the window (durations only), places the percentiles on
+them, and fetches the slow set and a seeded sample of the rest (`sampling.plan_fetch`);
+`read_remote` analyses what came and accounts for every trace that could not be fetched. The
+analyses are the pipeline's usual input; the rest of `RemoteRead` tells the pipeline which sets
+were chosen, the route's percentiles over every listed request (or over the whole window, from
+TraceQL metrics), and each trace's weight.
 """
 
 from __future__ import annotations
@@ -56,32 +57,8 @@ class Gathered:
         return [self.traces[t] for t in self.wanted if t in self.traces]
 
 
-def read_remote(
-    source: RemoteSource,
-    route: str | None,
-    window: Window | None,
-    baseline_window: Window | None,
-    *,
-    percentile: float,
-    baseline: float,
-    limit: int,
-    sample: int,
-    seed: int,
-    progress: FetchProgress | None = None,
-) -> RemoteRead:
-    """Fetch what the analysis of `route` needs from `source`; SourceError when most fails."""
-    g = gather(
-        source,
-        route,
-        window,
-        baseline_window,
-        percentile=percentile,
-        baseline=baseline,
-        limit=limit,
-        sample=sample,
-        seed=seed,
-        progress=progress,
-    )
+def read_remote(source: RemoteSource, g: Gathered) -> RemoteRead:
+    """The analyses of what `gather` fetched, with the account of how it was chosen."""
     listed, before, plan, got, fetched = g.listed, g.before, g.plan, g.traces, g.fetched
     failed = Counter(fetched.failed.values())
     analyses = [analyze_trace(t) for t in g.in_order() if t.spans]

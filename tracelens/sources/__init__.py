@@ -31,6 +31,14 @@ class Window:
     start_ns: int | None = None
     end_ns: int | None = None
 
+    def bounds(self, span_ns: int, now_ns: int) -> tuple[int, int]:
+        """Both ends: an open end is `now_ns`, an open start `span_ns` before the end."""
+        end_ns = self.end_ns if self.end_ns is not None else now_ns
+        start_ns = self.start_ns if self.start_ns is not None else end_ns - span_ns
+        if end_ns <= start_ns:
+            raise UsageError("the window ends before it starts")
+        return start_ns, end_ns
+
     def contains(self, t_ns: int) -> bool:
         return (self.start_ns is None or t_ns >= self.start_ns) and (
             self.end_ns is None or t_ns < self.end_ns

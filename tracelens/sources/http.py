@@ -34,7 +34,8 @@ class BackendOptions:
 
     `from_env()` fills what the environment sets (TRACELENS_TOKEN, TRACELENS_USER,
     TRACELENS_PASSWORD, TRACELENS_TENANT, TRACELENS_HEADERS as "Name: value" lines or
-    `;`-separated, TRACELENS_CA_BUNDLE); explicit values win.
+    `;`-separated, TRACELENS_CA_BUNDLE, TRACELENS_RETRY_BACKOFF as the first back-off in
+    seconds); explicit values win.
     """
 
     token: str | None = field(default=None, repr=False)  # bearer token
@@ -64,6 +65,13 @@ class BackendOptions:
             "cache_dir": env.get("TRACELENS_CACHE_DIR") or None,
             "headers": parse_headers(env.get("TRACELENS_HEADERS", ""), "TRACELENS_HEADERS"),
         }
+        if backoff := env.get("TRACELENS_RETRY_BACKOFF"):
+            try:
+                found["backoff_s"] = float(backoff)
+            except ValueError:
+                raise UsageError(f"TRACELENS_RETRY_BACKOFF={backoff!r} is not seconds") from None
+            if not 0 <= found["backoff_s"] <= 60:
+                raise UsageError("TRACELENS_RETRY_BACKOFF is seconds, from 0 to 60")
         headers = {**found["headers"], **dict(explicit.pop("headers", None) or {})}
         found.update({k: v for k, v in explicit.items() if v is not None})
         found["headers"] = headers

@@ -173,7 +173,7 @@ class JaegerSource:
         return chosen
 
     def requests(self, route: str | None, window: Window, limit: int) -> Requests:
-        start_ns, end_ns = _bounds(window)
+        start_ns, end_ns = window.bounds(DEFAULT_WINDOW_NS, time.time_ns())
         pairs = self.targets(route)
         if route is not None:
             pairs = self._entry_pairs(route, pairs, start_ns, end_ns)
@@ -340,14 +340,6 @@ def _is_missing_api(body: bytes) -> bool:
 
 def _strings(value: Any) -> list[str]:
     return sorted({str(v) for v in value or () if isinstance(v, str) and v})
-
-
-def _bounds(window: Window) -> tuple[int, int]:
-    end_ns = window.end_ns if window.end_ns is not None else time.time_ns()
-    start_ns = window.start_ns if window.start_ns is not None else end_ns - DEFAULT_WINDOW_NS
-    if end_ns <= start_ns:
-        raise UsageError("the window ends before it starts")
-    return start_ns, end_ns
 
 
 def _root_summary(trace: Trace) -> RequestSummary:

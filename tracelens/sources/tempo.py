@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tracelens.errors import SourceError, UsageError
+from tracelens.errors import SourceError
 from tracelens.model import Trace
 from tracelens.readers.ids import BadId, trace_id
 from tracelens.sources import (
@@ -108,7 +108,7 @@ class TempoSource:
     # -- listing ------------------------------------------------------------------------------
 
     def requests(self, route: str | None, window: Window, limit: int) -> Requests:
-        start_ns, end_ns = _bounds(window)
+        start_ns, end_ns = window.bounds(DEFAULT_WINDOW_NS, time.time_ns())
         query = tempo_selector(route)
         if route is not None:
             query = self._entry_query(route, query, start_ns, end_ns)
@@ -218,7 +218,7 @@ class TempoSource:
 
     def routes(self, window: Window, limit: int = 2000) -> Counter[str]:
         """Root service and span name of the server requests in the window, with counts."""
-        start_ns, end_ns = _bounds(window)
+        start_ns, end_ns = window.bounds(DEFAULT_WINDOW_NS, time.time_ns())
         found, _ = self._search(tempo_selector(None), start_ns, end_ns, limit)
         return Counter(f"{s.service}: {s.name}" for s in found.values())
 
@@ -279,14 +279,6 @@ def _with_header(options: BackendOptions, name: str, value: str) -> BackendOptio
     from dataclasses import replace
 
     return replace(options, headers={**options.headers, name: value})
-
-
-def _bounds(window: Window) -> tuple[int, int]:
-    end_ns = window.end_ns if window.end_ns is not None else time.time_ns()
-    start_ns = window.start_ns if window.start_ns is not None else end_ns - DEFAULT_WINDOW_NS
-    if end_ns <= start_ns:
-        raise UsageError("the window ends before it starts")
-    return start_ns, end_ns
 
 
 def _summary(item: Any) -> RequestSummary | None:
