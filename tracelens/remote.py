@@ -123,6 +123,12 @@ def gather(
     Without a window start the window is the last hour. SourceError when more than half of the
     traces fail to fetch; UsageError when the window holds no request of the route.
     """
+    if route is None:
+        known = source.routes(window or Window())
+        if len(known) != 1:
+            ranked = sorted(known.items(), key=lambda kv: (-kv[1], kv[0]))
+            listing = ", ".join(f"{name} ({n})" if n else name for name, n in ranked[:12]) or "none"
+            raise UsageError(f"pick a route with --route; {source.description} has: {listing}")
     if window is None or window.start_ns is None:
         end_ns = window.end_ns if window and window.end_ns is not None else time.time_ns()
         window = Window(end_ns - DEFAULT_WINDOW_NS, end_ns)

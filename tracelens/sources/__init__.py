@@ -124,6 +124,11 @@ class RemoteSource(Source, Protocol):
         """The route's requests that started in `window`, at most `limit` of them."""
         ...
 
+    def routes(self, window: Window) -> Mapping[str, int]:
+        """The routes ("service: entry span name") the backend knows in `window`, with counts
+        where the backend gives them (0 where it does not)."""
+        ...
+
     def fetch(self, trace_ids: Sequence[str], progress: FetchProgress | None = None) -> Fetched:
         """The traces with these ids, concurrently; failures are returned, not raised."""
         ...
@@ -141,6 +146,7 @@ def _register_backends() -> None:
 
     for scheme in ("http", "https"):
         SOURCES[f"jaeger+{scheme}"] = JaegerSource
+        SOURCES[f"jaeger+v3+{scheme}"] = JaegerSource  # api_v3 forced (jaeger.py)
         SOURCES[f"tempo+{scheme}"] = TempoSource
 
 

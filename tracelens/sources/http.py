@@ -256,6 +256,8 @@ class Backend:
         if status in (401, 403):
             if "no org id" in body.lower():
                 hint = "the backend is multi-tenant: pass --tenant ORG (sent as X-Scope-OrgID)"
+            elif "tenant" in body.lower():
+                hint = "the backend is multi-tenant: pass --tenant NAME (sent as x-tenant)"
             elif self.secrets:
                 hint = "the credentials were refused; check --token / user:password"
             else:

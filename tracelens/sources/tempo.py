@@ -216,10 +216,10 @@ class TempoSource:
         series = doc.get("series") if isinstance(doc, dict) else None
         return series if isinstance(series, list) else None
 
-    def routes(self, window: Window, limit: int = 2000) -> Counter[str]:
+    def routes(self, window: Window) -> Counter[str]:
         """Root service and span name of the server requests in the window, with counts."""
         start_ns, end_ns = window.bounds(DEFAULT_WINDOW_NS, time.time_ns())
-        found, _ = self._search(tempo_selector(None), start_ns, end_ns, limit)
+        found, _ = self._search(tempo_selector(None), start_ns, end_ns, 2000)
         return Counter(f"{s.service}: {s.name}" for s in found.values())
 
     # -- traces --------------------------------------------------------------------------------
