@@ -22,10 +22,6 @@ from tracelens.sources import Fetched, FetchProgress, ReadIssue
 from tracelens.sources.cache import TraceCache
 from tracelens.sources.http import HTTPFailure
 
-# A truncated body is not retried by urllib3 (its Retry ends when the headers arrive), so a trace
-# whose body was cut off is asked for once more before it counts as failed.
-_BODY_ATTEMPTS = 2
-
 
 class NotFound(Exception):
     """The backend has no trace with this id (or an empty one)."""
@@ -71,28 +67,21 @@ def fetch_traces(
     cached = len(traces)
 
     def one(trace_id: str) -> None:
-        for attempt in range(_BODY_ATTEMPTS):
-            try:
-                body = download(trace_id)
-                trace = parse(body, trace_id)
-            except NotFound:
-                with lock:
-                    failed[trace_id] = "not found"
-                return
-            except HTTPFailure as e:
-                if e.reason == "truncated responses" and attempt + 1 < _BODY_ATTEMPTS:
-                    continue
-                with lock:
-                    failed[trace_id] = e.reason
-                return
-            except Exception:
-                with lock:
-                    failed[trace_id] = "unreadable responses"
-                return
+        try:
+            trace = parse(download(trace_id), trace_id)
+        except NotFound:
+            reason = "not found"
+        except HTTPFailure as e:
+            reason = e.reason
+        except Exception:
+            reason = "unreadable responses"
+        else:
             cache.put(trace)
             with lock:
                 traces[trace_id] = trace
             return
+        with lock:
+            failed[trace_id] = reason
 
     def report() -> None:
         if progress is not None:

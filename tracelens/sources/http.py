@@ -185,6 +185,16 @@ class Backend:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> requests.Response:
         """The response to GET path (any status); HTTPFailure when no response came."""
         try:
+            return self._get_once(path, params)
+        except HTTPFailure as e:
+            # urllib3's retries end once the headers arrive, so a body cut off after them (a
+            # proxy or a backend restarting mid-answer) is asked for once more here.
+            if e.reason != "truncated responses":
+                raise
+        return self._get_once(path, params)
+
+    def _get_once(self, path: str, params: Mapping[str, Any] | None) -> requests.Response:
+        try:
             response = self.session.get(
                 self.url(path),
                 params=params,

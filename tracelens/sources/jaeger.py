@@ -41,7 +41,7 @@ from tracelens.sources import (
 from tracelens.sources.cache import TraceCache
 from tracelens.sources.entries import route_entries
 from tracelens.sources.fetch import NotFound, fetch_traces, parse_trace
-from tracelens.sources.http import Backend, BackendOptions
+from tracelens.sources.http import Backend, BackendOptions, HTTPFailure
 
 log = logging.getLogger("tracelens")
 
@@ -78,6 +78,7 @@ class JaegerSource:
         self._api: str | None = None  # "v1" or "v3", chosen on first use
         self._services: list[str] = []
         self._summaries_endpoint = True  # until the server says it has no trace-summaries
+        self._html: HTTPFailure | None = None  # an HTML page where the API should be
 
     # -- which API -----------------------------------------------------------------------------
 
@@ -100,6 +101,8 @@ class JaegerSource:
                 "" if self.forced_v3 else " (it has no v1 search)",
             )
             return self._api
+        if self._html is not None:  # a login page (an auth proxy) or the UI, not the API
+            raise SourceError(f"{self.backend.display}/api/v3/services: {self._html.detail}")
         raise SourceError(
             f"{self.backend.display}: no Jaeger query API here (neither /api/services nor "
             "/api/v3/services answered); check the port (16686) and the base path"
@@ -112,12 +115,12 @@ class JaegerSource:
             return None
         failure = self.backend.failure(response)
         if failure is not None and (response.status_code == 404 or "HTML" in failure.reason):
+            if "HTML" in failure.reason:
+                self._html = failure
             return None
         return self.backend.decode(response, path)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        from tracelens.sources.http import HTTPFailure
-
         try:
             return self.backend.get(path, params)
         except HTTPFailure as e:
@@ -160,6 +163,8 @@ class JaegerSource:
         chosen = [(s, op) for s, op in pairs if matcher.matches_name(op)]
         if not chosen:
             listing = ", ".join(f"{s}: {op}" for s, op in pairs[:12]) or "none"
+            if len(pairs) > 12:
+                listing += f" and {len(pairs) - 12} more"
             raise UsageError(
                 f"no server operation in {self.backend.display} matches route {route!r}; "
                 f"server operations: {listing}"

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tracelens.errors import SourceError
+from tracelens.errors import SourceError, UsageError
 from tracelens.model import Trace
 from tracelens.readers.ids import BadId, trace_id
 from tracelens.sources import (
@@ -104,6 +105,8 @@ class TempoSource:
             f"tempo|{self.backend.base}|{tenant}", options.cache, options.cache_dir
         )
         self._by_id_path: str | None = None  # "/api/v2/traces/" or "/api/traces/", found once
+        self._choosing = threading.Lock()
+        self._refused: SourceError | None = None  # credentials refused while choosing
 
     # -- listing ------------------------------------------------------------------------------
 
@@ -130,6 +133,13 @@ class TempoSource:
     def _entry_query(self, route: str, broad: str, start_ns: int, end_ns: int) -> str:
         """The selector of the route's entry spans, learnt from a probe (entries.py)."""
         found, _ = self._search(broad, start_ns, end_ns, PROBE_LISTING)
+        if not found and (seen := self.routes(Window(start_ns, end_ns))):
+            # The window has requests, none of this route: say which there are, as files do.
+            listing = ", ".join(f"{r} ({n})" for r, n in seen.most_common(12))
+            raise UsageError(
+                f"no server span in {self.backend.display} matches route {route!r} in the "
+                f"window; requests seen (root service: span): {listing}"
+            )
         probe = probe_ids(sorted(found.values(), key=lambda s: s.start_ns))
         entries = route_entries(route, self.fetch(probe).traces)
         return entry_selector(entries) if entries else broad
@@ -164,14 +174,19 @@ class TempoSource:
         step = (end_ns - start_ns) // SLICES
         bounds = [(start_ns + i * step, start_ns + (i + 1) * step) for i in range(SLICES)]
         bounds[-1] = (bounds[-1][0], end_ns)
-        per_slice = max(1, limit // SLICES)
+        # Each slice may fill the whole limit (search results are small); when together they
+        # hold more, every k-th in time order is kept, so the listing spreads over the window.
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
-            parts = list(pool.map(lambda b: self._search(query, b[0], b[1], per_slice), bounds))
+            parts = list(pool.map(lambda b: self._search(query, b[0], b[1], limit), bounds))
         found: dict[str, RequestSummary] = {}
         left_out: Counter[str] = Counter()
         for part, skipped in parts:
             found.update(part)
             left_out.update(skipped)
+        if len(found) > limit:
+            ordered = sorted(found.values(), key=lambda s: (s.start_ns, s.trace_id))
+            stride = len(ordered) / limit
+            found = {s.trace_id: s for s in (ordered[int(i * stride)] for i in range(limit))}
         return found, left_out
 
     def _percentiles(self, query: str, start_ns: int, end_ns: int) -> Percentiles | None:
@@ -225,9 +240,7 @@ class TempoSource:
     # -- traces --------------------------------------------------------------------------------
 
     def fetch(self, trace_ids: Sequence[str], progress: FetchProgress | None = None) -> Fetched:
-        if trace_ids and self._by_id_path is None:
-            self._by_id_path = self._choose_by_id(trace_ids[0])
-        return fetch_traces(
+        fetched = fetch_traces(
             trace_ids,
             self._download,
             self._parse,
@@ -235,6 +248,19 @@ class TempoSource:
             self.options.concurrency,
             progress,
         )
+        if self._refused is not None:
+            raise self._refused
+        return fetched
+
+    def _by_id(self, probe: str) -> str:
+        """The by-id path, chosen on the first download: a run the cache serves asks nothing."""
+        with self._choosing:
+            if self._by_id_path is None:
+                try:
+                    self._by_id_path = self._choose_by_id(probe)
+                except SourceError as e:
+                    self._by_id_path, self._refused = "/api/v2/traces/", e
+        return self._by_id_path
 
     def _choose_by_id(self, probe: str) -> str:
         """Tempo 2.6+ serves `/api/v2/traces/{id}`; older ones only `/api/traces/{id}`."""
@@ -251,7 +277,7 @@ class TempoSource:
         return "/api/v2/traces/"
 
     def _download(self, trace_id: str) -> bytes:
-        path = f"{self._by_id_path}{trace_id}"
+        path = f"{self._by_id(trace_id)}{trace_id}"
         response = self.backend.get(path)
         if response.status_code == 404:
             raise NotFound
