@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import re
 import socket
+import ssl
 import struct
 import threading
 import traceback
@@ -157,6 +158,7 @@ class FakeServer:
         auth: Auth | None = None,
         delay_s: float = 0.0,
         raw: Mapping[str, tuple[int, str, bytes]] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.faults = tuple(faults)
@@ -171,6 +173,10 @@ class FakeServer:
         self._connections: set[socket.socket] = set()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.fake = self
+        self.scheme = "http"
+        if tls is not None:  # HTTPS: each connection's handshake happens as it is accepted
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -184,7 +190,7 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.prefix}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{self.prefix}"
 
     def close(self) -> None:
         if self._closing.is_set():

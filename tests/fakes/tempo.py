@@ -16,6 +16,7 @@ import json
 import math
 import operator
 import re
+import ssl
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -448,13 +449,14 @@ class FakeTempo(FakeServer):
         *,
         v2_not_found_200: bool = False,
         raw: Mapping[str, tuple[int, str, bytes]] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.traces = list(traces)
         self.version = version
         self.org_id = org_id
         self.metrics = metrics
         self.v2_not_found_200 = v2_not_found_200
-        super().__init__(prefix=prefix, faults=faults, auth=auth, delay_s=delay_s, raw=raw)
+        super().__init__(prefix=prefix, faults=faults, auth=auth, delay_s=delay_s, raw=raw, tls=tls)
 
     def since(self, version: str) -> bool:
         return version_key(self.version) >= version_key(version)

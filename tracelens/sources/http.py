@@ -10,6 +10,7 @@ their user info. A failure becomes a `SourceError` naming the (redacted) URL and
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 from collections.abc import Mapping
@@ -19,10 +20,13 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import msgspec
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from tracelens.errors import SourceError, UsageError
+
+log = logging.getLogger("tracelens")
 
 # Longest Retry-After tracelens waits: a server asking for an hour would otherwise hang the run.
 MAX_RETRY_AFTER_S = 30.0
@@ -168,6 +172,9 @@ class Backend:
         self.session.headers.update(dict(options.headers))
         if options.insecure:
             self.session.verify = False
+            # Asked for: said once here rather than warned by urllib3 on every request.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            log.info("%s: TLS certificates are not verified (--insecure)", self.display)
         elif options.ca_bundle:
             if not os.path.isfile(options.ca_bundle):
                 raise UsageError(f"--ca-bundle {options.ca_bundle}: no such file")
