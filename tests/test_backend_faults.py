@@ -249,3 +249,40 @@ def test_a_trace_api_that_refuses_the_credentials_ends_the_run_with_the_hint(
     assert f"tempo+{tempo.url}/api/v2/traces: HTTP 401" in line
     assert "--token" in line
     assert "search-only-token" not in run.err
+
+
+def test_a_search_answer_without_a_traces_list_is_an_empty_result(corpus: Corpus, capsys) -> None:
+    # Tempo's jsonpb leaves an empty repeated field out: no "traces" key means nothing matched.
+    empty = (200, "application/json", b'{"metrics": {"inspectedTraces": 12}}')
+    with FakeTempo(corpus.traces, raw={"/api/search": empty}) as tempo:
+        run = slowest(capsys, "tempo+" + tempo.url)
+    assert run.code == 2
+    assert "no requests of the route in the window" in run.error()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/search", b'{"traces":' + b"[" * 5000 + b"]" * 5000 + b"}"),
+        ("/api/search", b'{"traces": [{"traceID": 5}, {"traceID": "zz"}, "x", null]}'),
+    ],
+    ids=["nested 5000 deep", "entries of the wrong shapes"],
+)
+def test_hostile_search_answers_are_one_line_never_a_traceback(
+    corpus: Corpus, path: str, body: bytes, capsys
+) -> None:
+    with FakeTempo(corpus.traces, raw={path: (200, "application/json", body)}) as tempo:
+        run = slowest(capsys, "tempo+" + tempo.url)
+    assert run.code in (1, 2)
+    assert tempo.url.split("://")[1] in run.error()
+
+
+def test_a_trace_nested_too_deeply_to_read_is_counted_not_fatal(corpus: Corpus, capsys) -> None:
+    victim = corpus.route_ids[0]
+    deep = b'{"trace": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    raw = {f"/api/v2/traces/{victim}": (200, "application/json", deep)}
+    with FakeTempo(corpus.traces, raw=raw) as tempo:
+        run = slowest(capsys, "tempo+" + tempo.url, "--json")
+    assert run.code == 0, run.err
+    assert "1 failed: 1 unreadable responses" in run.err
+    assert json.loads(run.out)["selection"]["sampling"]["failed_trace_ids"] == [victim]

@@ -250,6 +250,8 @@ class Backend:
             raise SourceError(f"{where}: {failure.detail}")
         try:
             return msgspec.json.decode(response.content)
+        except RecursionError:
+            raise SourceError(f"{where}: the response is JSON nested too deeply to read") from None
         except msgspec.DecodeError:
             raise SourceError(
                 f"{where}: the response is not JSON ({_preview(response)}); "

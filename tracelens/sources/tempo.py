@@ -155,7 +155,8 @@ class TempoSource:
             "spss": 1,
         }
         doc = self.backend.get_json("/api/search", params)
-        traces = doc.get("traces") if isinstance(doc, dict) else None
+        # jsonpb leaves out an empty list, so no "traces" key (or null) is an empty result.
+        traces = doc.get("traces") or [] if isinstance(doc, dict) else None
         if not isinstance(traces, list):
             raise SourceError(f"{self.backend.display}/api/search: no 'traces' list in the answer")
         found: dict[str, RequestSummary] = {}
