@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tracelens.errors import UsageError
 from tracelens.sources import Source, open_source
@@ -112,37 +112,39 @@ def open_from_args(args: argparse.Namespace, config: Mapping[str, Any]) -> Sourc
 
 
 class FetchBar:
-    """A progress bar on stderr for fetching traces: done, failed and cached, of the total.
+    """Fetch progress on stderr: "fetching traces 45/119 (3 failed, 12 cached)".
 
-    Silent when stderr is not a terminal, and shown only once a fetch has run for a second.
+    A line of `progress` when given (the command's own spinner), else a display of its own; shown
+    only once a fetch has run for a second, and silent when stderr is not a terminal.
     """
 
-    def __init__(self, console: Console) -> None:
-        self.progress = Progress(
-            TextColumn("fetching traces"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
+    def __init__(self, console: Console, progress: Progress | None = None) -> None:
+        self.own = progress is None
+        self.progress = progress or Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
             TimeElapsedColumn(),
             console=console,
             transient=True,
             disable=not console.is_terminal,
         )
-        self.task = self.progress.add_task("fetch", total=None, detail="")
+        self.task = self.progress.add_task("fetching traces", total=None, visible=False)
         self.began = time.monotonic()
-        self.shown = False
 
     def update(self, done: int, failed: int, cached: int, total: int) -> None:
-        if not self.shown and time.monotonic() - self.began >= BAR_DELAY_S:
-            self.progress.start()
-            self.shown = True
-        detail = ", ".join(
+        notes = ", ".join(
             part for part in (f"{failed:,} failed" if failed else "", f"{cached:,} cached") if part
         )
-        self.progress.update(self.task, completed=done, total=total, detail=detail)
+        self.progress.update(
+            self.task,
+            description=f"fetching traces {done:,}/{total:,} ({notes})",
+            visible=time.monotonic() - self.began >= BAR_DELAY_S,
+        )
 
     def __enter__(self) -> FetchBar:
         self.began = time.monotonic()
+        if self.own:
+            self.progress.start()
         return self
 
     def __exit__(
@@ -151,7 +153,7 @@ class FetchBar:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.shown:
+        if self.own:
             self.progress.stop()
 
 

@@ -76,18 +76,17 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.percentile < 100 or not 0 < args.baseline <= 100:
         raise UsageError("--percentile and --baseline are percentiles between 0 and 100")
 
-    with (
-        Progress(
-            SpinnerColumn(),
-            TextColumn("[progress.description]{task.description}"),
-            TimeElapsedColumn(),
-            console=stderr,
-            transient=True,
-            disable=not stderr.is_terminal,
-        ) as bar,
-        FetchBar(stderr) as fetch_bar,
-    ):
-        task = bar.add_task("reading traces", total=None)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
+    ) as bar:
+        remote = isinstance(source, RemoteSource)
+        task = bar.add_task(f"asking {source.description}" if remote else "reading traces")
+        fetch_bar = FetchBar(stderr, bar)  # a second line of the same display
         report = slowest(
             source,
             args.route,
