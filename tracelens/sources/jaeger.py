@@ -46,7 +46,7 @@ from tracelens.sources.http import Backend, BackendOptions, HTTPFailure
 log = logging.getLogger("tracelens")
 
 DEFAULT_WINDOW_NS = 3600 * 10**9
-MAX_TARGETS = 8  # (service, operation) pairs searched for one route
+MAX_TARGETS = 24  # (service, operation) pairs probed for one route
 PROBE_PER_TARGET = 4  # traces fetched per pair to learn which pairs are entry spans
 
 
