@@ -20,11 +20,25 @@ from tracelens.model import Trace
 from tracelens.readers import parse_json
 from tracelens.sources import Fetched, FetchProgress, ReadIssue
 from tracelens.sources.cache import TraceCache
-from tracelens.sources.http import HTTPFailure
+from tracelens.sources.http import Backend, HTTPFailure
 
 
 class NotFound(Exception):
     """The backend has no trace with this id (or an empty one)."""
+
+
+def download_body(backend: Backend, path: str) -> bytes:
+    """The body of GET `path` for one trace: NotFound for a 404 that means the trace is absent
+    (not one that means the path does not exist), HTTPFailure for any other failure."""
+    response = backend.get(path)
+    if response.status_code == 404 and not response.content.lstrip().lower().startswith(
+        b"404 page not found"
+    ):
+        raise NotFound
+    failure = backend.failure(response)
+    if failure is not None:
+        raise failure
+    return bytes(response.content)
 
 
 def parse_trace(body: bytes, trace_id: str, origin: str, issues: list[ReadIssue]) -> Trace:

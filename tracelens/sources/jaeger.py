@@ -40,7 +40,7 @@ from tracelens.sources import (
 )
 from tracelens.sources.cache import TraceCache
 from tracelens.sources.entries import route_entries
-from tracelens.sources.fetch import NotFound, fetch_traces, parse_trace
+from tracelens.sources.fetch import download_body, fetch_traces, parse_trace
 from tracelens.sources.http import Backend, BackendOptions, HTTPFailure
 
 log = logging.getLogger("tracelens")
@@ -320,13 +320,7 @@ class JaegerSource:
         return f"/api/traces/{tid}" if self._api == "v1" else f"/api/v3/traces/{tid}"
 
     def _download(self, tid: str) -> bytes:
-        response = self.backend.get(self._path(tid))
-        if response.status_code == 404 and not _is_missing_api(response.content):
-            raise NotFound
-        failure = self.backend.failure(response)
-        if failure is not None:
-            raise failure
-        return bytes(response.content)
+        return download_body(self.backend, self._path(tid))
 
     def _parse(self, body: bytes, tid: str) -> Trace:
         return parse_trace(body, tid, self.backend.display + self._path(tid), self.issues)
@@ -337,10 +331,6 @@ class JaegerSource:
         missing = [s.trace_id for s in listed.summaries if s.trace_id not in listed.traces]
         yield from listed.traces.values()
         yield from self.fetch(missing).traces
-
-
-def _is_missing_api(body: bytes) -> bool:
-    return body.lstrip().lower().startswith(b"404 page not found")
 
 
 def _strings(value: Any) -> list[str]:

@@ -38,7 +38,7 @@ from tracelens.sources import (
 )
 from tracelens.sources.cache import TraceCache
 from tracelens.sources.entries import probe_ids, route_entries
-from tracelens.sources.fetch import NotFound, fetch_traces, parse_trace
+from tracelens.sources.fetch import download_body, fetch_traces, parse_trace
 from tracelens.sources.http import Backend, BackendOptions
 
 log = logging.getLogger("tracelens")
@@ -278,14 +278,7 @@ class TempoSource:
         return "/api/v2/traces/"
 
     def _download(self, trace_id: str) -> bytes:
-        path = f"{self._by_id(trace_id)}{trace_id}"
-        response = self.backend.get(path)
-        if response.status_code == 404:
-            raise NotFound
-        failure = self.backend.failure(response)
-        if failure is not None:
-            raise failure
-        return bytes(response.content)
+        return download_body(self.backend, f"{self._by_id(trace_id)}{trace_id}")
 
     def _parse(self, body: bytes, trace_id: str) -> Trace:
         origin = f"{self.backend.display}{self._by_id_path or '/api/traces/'}{trace_id}"
