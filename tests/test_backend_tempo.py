@@ -278,3 +278,19 @@ def test_a_damaged_cache_entry_is_fetched_again(
     assert run.code == 0, run.err
     assert _ids(by_id_requests(log[n:], V2)) == fetched
     assert answer(run, target) == file_answer
+
+
+def test_tempo_2_5_gives_window_percentiles_from_one_step_range_queries(
+    corpus: Corpus, capsys
+) -> None:
+    # Tempo 2.4-2.5 have TraceQL metrics but no instant endpoint: one step over the whole window.
+    with FakeTempo(corpus.traces, version="2.5") as tempo:
+        run = slowest(capsys, "tempo+" + tempo.url, "--sample", "5", "--json")
+    assert run.code == 0, run.err
+    method = json.loads(run.out)["stats"]["method"]
+    assert method.startswith("TraceQL metrics (quantile_over_time")
+    ranges = [s for s in tempo.requests_log if s.path == "/api/metrics/query_range"]
+    assert ranges
+    for seen in ranges:
+        start, end = int(seen.query["start"][0]), int(seen.query["end"][0])
+        assert seen.query["step"] == [f"{end - start}s"]

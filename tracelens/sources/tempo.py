@@ -218,19 +218,38 @@ class TempoSource:
         )
 
     def _instant(self, q: str, window: dict[str, int]) -> list[Any] | None:
-        """The series of an instant metrics query; None when the server has no metrics."""
+        """The series of a metrics query over the whole window; None when the server has none.
+
+        The instant endpoint (Tempo 2.6+) first; before it, a range query whose one step is the
+        whole window, taken only when each series holds that single sample (a window split
+        across two steps would give two partial quantiles).
+        """
+        series = self._series("/api/metrics/query", {"q": q, **window})
+        if series is not None:
+            return series
+        step = {"step": f"{max(1, window['end'] - window['start'])}s"}
+        series = self._series("/api/metrics/query_range", {"q": q, **window, **step})
+        if series is None or any(len(s.get("samples") or ()) != 1 for s in series):
+            return None
+        return series
+
+    def _series(self, path: str, params: dict[str, Any]) -> list[Any] | None:
         try:
-            response = self.backend.get("/api/metrics/query", {"q": q, **window})
+            response = self.backend.get(path, params)
         except Exception:
             return None
         if response.status_code != 200:
             return None
         try:
-            doc = self.backend.decode(response, "/api/metrics/query")
+            doc = self.backend.decode(response, path)
         except SourceError:
             return None
         series = doc.get("series") if isinstance(doc, dict) else None
-        return series if isinstance(series, list) else None
+        return (
+            series
+            if isinstance(series, list) and all(isinstance(s, dict) for s in series)
+            else None
+        )
 
     def routes(self, window: Window) -> Counter[str]:
         """Root service and span name of the server requests in the window, with counts."""
