@@ -11,6 +11,7 @@ durations, so that only the slow set and a sample of the baseline are fetched wh
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -43,6 +44,13 @@ class Window:
         return (self.start_ns is None or t_ns >= self.start_ns) and (
             self.end_ns is None or t_ns < self.end_ns
         )
+
+
+def split_window(start_ns: int, end_ns: int, n: int) -> list[tuple[int, int]]:
+    """[start, end) cut into `n` consecutive slices of (nearly) equal length."""
+    step = (end_ns - start_ns) // n
+    edges = [start_ns + i * step for i in range(n)] + [end_ns]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,7 +182,10 @@ class JaegerSource:
         pairs = self.targets(route)
         if route is not None:
             pairs = self._entry_pairs(route, pairs, start_ns, end_ns)
-        parts = self._search_all(pairs, start_ns, end_ns, limit)
+        # Jaeger lists the newest requests first: a listing cut by the limit holds the end of the
+        # window, which the report says. (Searching slices of the window spreads it, but leaves
+        # the limit unfilled wherever requests are uneven, and each search costs whole traces.)
+        parts = self._search_all([(s, op, start_ns, end_ns) for s, op in pairs], limit)
         summaries: dict[str, RequestSummary] = {}
         traces: dict[str, Trace] = {}
         complete = True
@@ -193,15 +196,16 @@ class JaegerSource:
         listed = sorted(summaries.values(), key=lambda s: s.start_ns)
         api = "api_v3" if self._api == "v3" else "v1 query API"
         query = f"Jaeger {api}: " + "; ".join(f"service={s} operation={op}" for s, op in pairs)
+        if not complete:
+            query += " (newest first: the listing holds the end of the window)"
         return Requests(summaries=tuple(listed), query=query, complete=complete, traces=traces)
 
     def _search_all(
-        self, pairs: Sequence[tuple[str, str]], start_ns: int, end_ns: int, limit: int
+        self, jobs: Sequence[tuple[str, str, int, int]], limit: int
     ) -> list[tuple[dict[str, RequestSummary], dict[str, Trace], bool]]:
+        """Each (service, operation, start, end) searched, `limit` requests each, concurrently."""
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
-            return list(
-                pool.map(lambda p: self._search(p[0], p[1], start_ns, end_ns, limit), pairs)
-            )
+            return list(pool.map(lambda j: self._search(j[0], j[1], j[2], j[3], limit), jobs))
 
     def _entry_pairs(
         self, route: str, pairs: list[tuple[str, str]], start_ns: int, end_ns: int
@@ -209,7 +213,8 @@ class JaegerSource:
         """The pairs that are the route's entry spans in a probe of each (entries.py)."""
         probe: list[Trace] = []
         missing: list[str] = []
-        for found, whole, _ in self._search_all(pairs, start_ns, end_ns, PROBE_PER_TARGET):
+        jobs = [(s, op, start_ns, end_ns) for s, op in pairs]
+        for found, whole, _ in self._search_all(jobs, PROBE_PER_TARGET):
             probe += whole.values()
             missing += [t for t in found if t not in whole]
         probe += self.fetch(missing).traces

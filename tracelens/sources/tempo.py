@@ -35,6 +35,7 @@ from tracelens.sources import (
     Requests,
     RequestSummary,
     Window,
+    split_window,
 )
 from tracelens.sources.cache import TraceCache
 from tracelens.sources.entries import probe_ids, route_entries
@@ -172,9 +173,7 @@ class TempoSource:
     def _search_sliced(
         self, query: str, start_ns: int, end_ns: int, limit: int
     ) -> tuple[dict[str, RequestSummary], Counter[str]]:
-        step = (end_ns - start_ns) // SLICES
-        bounds = [(start_ns + i * step, start_ns + (i + 1) * step) for i in range(SLICES)]
-        bounds[-1] = (bounds[-1][0], end_ns)
+        bounds = split_window(start_ns, end_ns, SLICES)
         # Each slice may fill the whole limit (search results are small); when together they
         # hold more, every k-th in time order is kept, so the listing spreads over the window.
         with ThreadPoolExecutor(max_workers=max(1, self.options.concurrency)) as pool:
