@@ -128,7 +128,8 @@ def _explain(
     clock.lap("read + tree + critical path")
     current, before, matched = _select_route(traces, route, window, baseline_window)
     route_label = route or route_of(current[0].tree)[0]
-    if remote is not None and not remote.exact:
+    sampled = remote is not None and not remote.exact
+    if remote is not None and sampled:
         # The sets were chosen on every listed request; the fetched traces are their members.
         slow = [a for a in current if a.trace.trace_id in remote.plan.slow_ids]
         pool = before if before is not None else current
@@ -144,7 +145,6 @@ def _explain(
             base = [a for a in current if a.duration_ns <= base_cut]
         else:
             base = before
-    sampled = remote is not None and not remote.exact
     weights = remote.weights if remote is not None and sampled else None
 
     clock.lap("route selection")

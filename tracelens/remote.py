@@ -21,9 +21,15 @@ from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.errors import SourceError, UsageError
 from tracelens.model import RouteStats, Sampling, Trace
 from tracelens.sampling import FetchPlan, plan_fetch
-from tracelens.sources import Fetched, FetchProgress, ReadIssue, RemoteSource, Requests, Window
-
-DEFAULT_WINDOW_NS = 3600 * 10**9  # a backend holds days of traces: the last hour by default
+from tracelens.sources import (
+    DEFAULT_WINDOW_NS,
+    Fetched,
+    FetchProgress,
+    ReadIssue,
+    RemoteSource,
+    Requests,
+    Window,
+)
 
 
 @dataclass(frozen=True)
@@ -129,9 +135,7 @@ def gather(
             ranked = sorted(known.items(), key=lambda kv: (-kv[1], kv[0]))
             listing = ", ".join(f"{name} ({n})" if n else name for name, n in ranked[:12]) or "none"
             raise UsageError(f"pick a route with --route; {source.description} has: {listing}")
-    if window is None or window.start_ns is None:
-        end_ns = window.end_ns if window and window.end_ns is not None else time.time_ns()
-        window = Window(end_ns - DEFAULT_WINDOW_NS, end_ns)
+    window = Window(*(window or Window()).bounds(DEFAULT_WINDOW_NS, time.time_ns()))
     listed = source.requests(route, window, limit)
     before = source.requests(route, baseline_window, limit) if baseline_window else None
     if not listed.summaries:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from tracelens.config import load_config
 from tracelens.errors import UsageError
 from tracelens.sources import Source, open_source
 from tracelens.sources.http import BackendOptions, parse_headers
@@ -105,6 +107,20 @@ def backend_options(args: argparse.Namespace, config: Mapping[str, Any]) -> Back
 
         options = replace(options, **fill)
     return options
+
+
+def config_defaults(args: argparse.Namespace, keys: tuple[str, ...]) -> Mapping[str, Any]:
+    """tracelens.toml, with its settings filled into the options not given for `keys`.
+
+    Options win, then $TRACELENS_SOURCE (read by open_source), then the file.
+    """
+    config = load_config()
+    if os.environ.get("TRACELENS_SOURCE"):
+        config = {k: v for k, v in config.items() if k != "source"}
+    for key in keys:
+        if getattr(args, key) is None and key in config:
+            setattr(args, key, config[key])
+    return config
 
 
 def open_from_args(args: argparse.Namespace, config: Mapping[str, Any]) -> Source:

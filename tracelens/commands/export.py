@@ -23,9 +23,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from tracelens.commands.backend import FetchBar, open_from_args, show_notices
+from tracelens.commands.backend import FetchBar, config_defaults, open_from_args, show_notices
 from tracelens.commands.slowest import windows
-from tracelens.config import load_config
 from tracelens.errors import TracelensError, UsageError
 from tracelens.graph import build_tree
 from tracelens.model import Trace
@@ -39,12 +38,7 @@ EVERYTHING = 10**9  # a sample size no listing reaches
 
 def run(args: argparse.Namespace) -> int:
     stderr = Console(stderr=True, highlight=False, emoji=False)
-    config = load_config()
-    if os.environ.get("TRACELENS_SOURCE"):
-        config = {k: v for k, v in config.items() if k != "source"}
-    for key in ("source", "route"):
-        if getattr(args, key) is None and key in config:
-            setattr(args, key, config[key])
+    config = config_defaults(args, ("source", "route"))
     window, _ = windows(args, time.time_ns())
     show_notices(stderr)
     source = open_from_args(args, config)

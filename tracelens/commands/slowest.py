@@ -7,7 +7,6 @@ to stderr; --csv and --markdown write files. Exit 3 when --fail-on-slo and p90 b
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -16,8 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from tracelens.commands.backend import FetchBar, open_from_args, show_notices
-from tracelens.config import load_config
+from tracelens.commands.backend import FetchBar, config_defaults, open_from_args, show_notices
 from tracelens.errors import TracelensError, UsageError
 from tracelens.model import Report
 from tracelens.pipeline import slowest
@@ -57,13 +55,7 @@ def windows(args: argparse.Namespace, now_ns: int) -> tuple[Window | None, Windo
 
 def run(args: argparse.Namespace) -> int:
     stderr = Console(stderr=True, highlight=False, emoji=False)
-    # Options win, then $TRACELENS_SOURCE (read by open_source), then tracelens.toml.
-    config = load_config()
-    if os.environ.get("TRACELENS_SOURCE"):
-        config = {k: v for k, v in config.items() if k != "source"}
-    for key in ("source", "route", "slo", "jaeger_ui", "grafana_url"):
-        if getattr(args, key) is None and key in config:
-            setattr(args, key, config[key])
+    config = config_defaults(args, ("source", "route", "slo", "jaeger_ui", "grafana_url"))
     now_ns = time.time_ns()
     current, baseline_window = windows(args, now_ns)
     show_notices(stderr)

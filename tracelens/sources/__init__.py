@@ -46,6 +46,11 @@ class Window:
         )
 
 
+# A backend holds days of traces, and Tempo searches only recent data without a time range: when a
+# window leaves its start open, a backend is asked for the last hour.
+DEFAULT_WINDOW_NS = 3600 * 10**9
+
+
 def split_window(start_ns: int, end_ns: int, n: int) -> list[tuple[int, int]]:
     """[start, end) cut into `n` consecutive slices of (nearly) equal length."""
     step = (end_ns - start_ns) // n

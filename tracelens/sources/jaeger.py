@@ -31,6 +31,7 @@ from tracelens.readers import parse_document
 from tracelens.readers.ids import BadId, trace_id
 from tracelens.routes import RouteMatcher
 from tracelens.sources import (
+    DEFAULT_WINDOW_NS,
     Fetched,
     FetchProgress,
     ReadIssue,
@@ -45,7 +46,6 @@ from tracelens.sources.http import Backend, BackendOptions, HTTPFailure
 
 log = logging.getLogger("tracelens")
 
-DEFAULT_WINDOW_NS = 3600 * 10**9
 MAX_TARGETS = 24  # (service, operation) pairs probed for one route
 PROBE_PER_TARGET = 4  # traces fetched per pair to learn which pairs are entry spans
 

@@ -28,6 +28,7 @@ from tracelens.errors import SourceError, UsageError
 from tracelens.model import Trace
 from tracelens.readers.ids import BadId, trace_id
 from tracelens.sources import (
+    DEFAULT_WINDOW_NS,
     Fetched,
     FetchProgress,
     Percentiles,
@@ -44,7 +45,6 @@ from tracelens.sources.http import Backend, BackendOptions
 
 log = logging.getLogger("tracelens")
 
-DEFAULT_WINDOW_NS = 3600 * 10**9  # Tempo searches only recent data without a time range
 # When one search hits the limit, the window is searched again in this many slices, so the
 # requests listed spread over the window instead of being the first ones Tempo came across.
 SLICES = 8
@@ -302,7 +302,7 @@ class TempoSource:
         origin = f"{self.backend.display}{self._by_id_path or '/api/traces/'}{trace_id}"
         issues: list[ReadIssue] = []
         trace = parse_trace(body, trace_id, origin, issues)
-        if b'"PARTIAL"' in body[:200] or b'"status":"PARTIAL"' in body:
+        if b'"PARTIAL"' in body[-1024:]:  # the status follows the trace, at the end of the body
             issues.append(ReadIssue(origin, "partial trace: Tempo returned only part of it"))
         self.issues.extend(issues)
         return trace
