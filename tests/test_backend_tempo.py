@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.backend_corpus import (  # noqa: F401 - the *_fixture names are fixtures
     Answer,
@@ -23,6 +24,7 @@ from tests.backend_corpus import (  # noqa: F401 - the *_fixture names are fixtu
     slowest,
 )
 from tests.fakes import FakeTempo
+from tracelens.sources.tempo import entry_selector
 
 V2 = "/api/v2/traces/"
 V1 = "/api/traces/"
@@ -294,3 +296,23 @@ def test_tempo_2_5_gives_window_percentiles_from_one_step_range_queries(
     for seen in ranges:
         start, end = int(seen.query["start"][0]), int(seen.query["end"][0])
         assert seen.query["step"] == [f"{end - start}s"]
+
+
+def test_search_results_whose_root_has_not_arrived_are_left_out_and_counted(
+    corpus: Corpus, capsys
+) -> None:
+    # The route's own search results, as Tempo would list them, with one root still missing.
+    query = {"q": entry_selector([corpus.entry]), "limit": 1000}
+    with FakeTempo(corpus.traces) as tempo:
+        found = requests.get(tempo.url + "/api/search", params=query, timeout=10).json()
+    assert len(found["traces"]) == len(corpus.route_ids)
+    fragment = dict(found["traces"][0], rootServiceName="<root span not yet received>")
+    fragment.pop("rootTraceName", None)
+    body = json.dumps({"traces": [fragment, *found["traces"][1:]]}).encode()
+    with FakeTempo(corpus.traces, raw={"/api/search": (200, "application/json", body)}) as tempo:
+        run = slowest(capsys, "tempo+" + tempo.url, "--json")
+        shown = slowest(capsys, "tempo+" + tempo.url)
+    assert run.code == 0, run.err
+    assert _sampling(run.out)["unlisted"] == {"root span not yet received": 1}
+    flat = " ".join(shown.out.split())
+    assert "search results left out of the listing: 1 root span not yet received" in flat

@@ -270,6 +270,7 @@ class Sampling:
     failed: Mapping[str, int] = field(default_factory=dict)  # reason -> traces not fetched
     failed_ids: tuple[str, ...] = ()
     cached: int = 0  # traces read from the disk cache
+    unlisted: Mapping[str, int] = field(default_factory=dict)  # reason -> search results left out
 
 
 @dataclass(frozen=True, slots=True)

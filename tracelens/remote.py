@@ -84,6 +84,7 @@ def read_remote(source: RemoteSource, g: Gathered) -> RemoteRead:
         failed=dict(failed),
         failed_ids=tuple(sorted(fetched.failed)),
         cached=fetched.cached,
+        unlisted=dict(listed.left_out),
     )
     exact = (
         listed.complete

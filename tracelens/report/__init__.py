@@ -181,6 +181,9 @@ def sampling_lines(report: Report) -> list[str]:
         f"listed {s.listed:,} requests{more}; fetched all {s.slow_listed:,} slow and {others}"
         + (f" ({s.cached:,} from the cache)" if s.cached else ""),
     ]
+    if s.unlisted:
+        why = ", ".join(f"{n:,} {reason}" for reason, n in sorted(s.unlisted.items()))
+        lines.append(f"search results left out of the listing: {why}")
     if report.stats.method:
         lines.append(f"p50/p90/p99 from {report.stats.method}")
     if s.others_sampled < s.others_listed:

@@ -93,6 +93,7 @@ def _sampling(s: Sampling) -> dict[str, Any]:
         "failed": dict(s.failed),
         "failed_trace_ids": list(s.failed_ids),
         "cached": s.cached,
+        "unlisted": dict(s.unlisted),
     }
 
 
