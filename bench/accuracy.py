@@ -24,7 +24,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `tracelens` i
 import tracelens
 from bench.scenarios import SCENARIOS, p90_ns, scenario
 from bench.scenarios.generate import durations_ns, p90_of
-from tracelens.model import Contributor, Report
+from tracelens.answer import Report
+from tracelens.model import Contributor
 
 GAIN_TOLERANCE = 0.20
 MS = 1_000_000

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import tracelens
+from tracelens.answer import Report
 from tracelens.errors import TracelensError
-from tracelens.model import Report
 from tracelens.report.terminal import NO_REGRESSION
 from tracelens.sources import Window
 

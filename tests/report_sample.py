@@ -8,10 +8,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
+from tracelens.answer import Report
 from tracelens.model import (
     Contributor,
     Finding,
-    Report,
     RouteStats,
     Segment,
     Selection,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import tracelens
+from tracelens.answer import Report
 from tracelens.cli import main
 from tracelens.demo.run import DemoConfig, run_demo
-from tracelens.model import Report
 from tracelens.sources.store import LocalStore
 
 S = 1_000_000_000

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from tracelens.errors import SourceError
-from tracelens.model import SpanKind, StatusCode, Trace
+from tracelens.model import ReadIssue, SpanKind, StatusCode, Trace
 from tracelens.readers import parse_document, read_traces
-from tracelens.sources import ReadIssue
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "jaeger"
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from tracelens.errors import SourceError
-from tracelens.model import Trace
+from tracelens.model import ReadIssue, Trace
 from tracelens.readers import read_traces
-from tracelens.sources import ReadIssue
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 JAEGER = FIXTURES / "jaeger" / "v1-response-envelope_otlp2jaeger-out.json"

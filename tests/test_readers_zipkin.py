@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from tracelens.errors import SourceError
-from tracelens.model import SpanKind, StatusCode, Trace
+from tracelens.model import ReadIssue, SpanKind, StatusCode, Trace
 from tracelens.readers import read_traces
-from tracelens.sources import ReadIssue
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "zipkin"
 

@@ -23,7 +23,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from tracelens.model import Report, Trace
+    from tracelens.answer import Report
+    from tracelens.model import Trace
     from tracelens.pipeline import slowest
     from tracelens.readers import read_traces
     from tracelens.sources import open_source

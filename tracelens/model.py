@@ -13,12 +13,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
-
-if TYPE_CHECKING:  # pandas stays out of the import path of the core stages
-    import pandas as pd
 
 AttributeValue = str | int | float | bool
 
@@ -107,6 +104,14 @@ class ProblemKind(enum.StrEnum):
     CLIPPED = "clipped"  # a child overflowing its parent in the same process was clipped
     DROPPED = "dropped"  # a child wholly outside its parent was left off the critical path
     EMPTY = "empty"  # no spans at all
+
+
+@dataclass(frozen=True, slots=True)
+class ReadIssue:
+    """One trace or line that could not be used, and why ("traces.jsonl:12: not JSON")."""
+
+    origin: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,40 +309,3 @@ class TraceSummary:
     critical_path_ns: int
     problems: int
     clock_shifts: int
-
-
-@dataclass(frozen=True)
-class Report:
-    """The answer to "why is p90 slow": the rows renderers print and the API returns as frames."""
-
-    selection: Selection
-    stats: RouteStats
-    baseline_stats: RouteStats | None
-    contributor_rows: tuple[Contributor, ...]
-    finding_rows: tuple[Finding, ...]
-    trace_rows: tuple[TraceSummary, ...]
-    example_path: tuple[Segment, ...] = ()
-    example_spans: Mapping[str, Span] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-    too_small: bool = False
-    # The p90 if every pattern cause that lowers p90 on its own were fixed together, and which.
-    whatif_together_p90_ns: float | None = None
-    whatif_together: tuple[str, ...] = ()
-
-    @property
-    def contributors(self) -> pd.DataFrame:
-        from tracelens.frames import contributors_frame
-
-        return contributors_frame(self.contributor_rows)
-
-    @property
-    def findings(self) -> pd.DataFrame:
-        from tracelens.frames import findings_frame
-
-        return findings_frame(self.finding_rows)
-
-    @property
-    def traces(self) -> pd.DataFrame:
-        from tracelens.frames import traces_frame
-
-        return traces_frame(self.trace_rows)

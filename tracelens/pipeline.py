@@ -20,15 +20,16 @@ from dataclasses import replace
 import numpy as np
 
 from tracelens.analysis import TraceAnalysis, analyze_trace
+from tracelens.answer import Report
 from tracelens.attribution import attribute, too_small
 from tracelens.baseline import build_baseline
 from tracelens.detectors import Detector, default_detectors, detect_all
 from tracelens.errors import UsageError
-from tracelens.model import Contributor, Report, RouteStats, Selection, Trace, TraceSummary
+from tracelens.model import Contributor, ReadIssue, RouteStats, Selection, Trace, TraceSummary
 from tracelens.pertree import forget, sharing
 from tracelens.remote import RemoteRead, gather, read_remote
 from tracelens.routes import RouteMatcher, display_route, route_of
-from tracelens.sources import FetchProgress, ReadIssue, RemoteSource, Source, Window, as_source
+from tracelens.sources import FetchProgress, RemoteSource, Source, Window, as_source
 from tracelens.whatif import whatif_for_contributors, whatif_p90, whatif_together
 
 Progress = Callable[[int], None]  # called with the number of traces read so far

@@ -19,13 +19,12 @@ import numpy as np
 
 from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.errors import SourceError, UsageError
-from tracelens.model import RouteStats, Sampling, Trace
+from tracelens.model import ReadIssue, RouteStats, Sampling, Trace
 from tracelens.sampling import FetchPlan, plan_fetch
 from tracelens.sources import (
     DEFAULT_WINDOW_NS,
     Fetched,
     FetchProgress,
-    ReadIssue,
     RemoteSource,
     Requests,
     Window,

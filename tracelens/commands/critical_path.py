@@ -11,9 +11,9 @@ from rich.console import Console
 from tracelens.critical_path import critical_path
 from tracelens.errors import TracelensError
 from tracelens.graph import build_tree
+from tracelens.model import ReadIssue
 from tracelens.readers import read_traces
 from tracelens.report import waterfall
-from tracelens.sources import ReadIssue
 
 
 def _normal_trace_id(text: str) -> str:

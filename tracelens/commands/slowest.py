@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from tracelens.answer import Report
 from tracelens.commands.backend import FetchBar, config_defaults, open_from_args, show_notices
 from tracelens.errors import TracelensError, UsageError
-from tracelens.model import Report
 from tracelens.pipeline import slowest
 from tracelens.remote import failure_line
 from tracelens.sources import RemoteSource, Window

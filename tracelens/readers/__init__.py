@@ -20,11 +20,10 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from tracelens.model import Trace
+from tracelens.model import ReadIssue, Trace
 from tracelens.readers.detect import add_document, add_json, paused_gc
 from tracelens.readers.group import Sink, finish
 from tracelens.readers.stream import read_path
-from tracelens.sources import ReadIssue
 
 __all__ = ["parse_document", "parse_json", "read_traces"]
 

@@ -13,8 +13,7 @@ import hashlib
 import msgspec
 
 from tracelens.errors import SourceError
-from tracelens.model import Span, SpanKind, Trace
-from tracelens.sources import ReadIssue
+from tracelens.model import ReadIssue, Span, SpanKind, Trace
 
 # 2300-01-01T00:00:00Z: anything later is a broken clock or a zero time cast to uint64.
 MAX_TIME_NS = 10_413_792_000 * 1_000_000_000

@@ -22,11 +22,10 @@ from typing import BinaryIO
 import msgspec
 
 from tracelens.errors import SourceError
-from tracelens.model import Span, Trace
+from tracelens.model import ReadIssue, Span, Trace
 from tracelens.readers.detect import add_json, split_traces
 from tracelens.readers.group import Sink, finish
 from tracelens.readers.ids import BadId, trace_id
-from tracelens.sources import ReadIssue
 
 _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"

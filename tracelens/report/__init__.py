@@ -17,7 +17,8 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from tracelens.model import CONTRIBUTOR_COLUMNS, Contributor, Finding, Report
+from tracelens.answer import Report
+from tracelens.model import CONTRIBUTOR_COLUMNS, Contributor, Finding
 
 NS_PER_MS = 1_000_000
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from tracelens.model import Report
+from tracelens.answer import Report
 from tracelens.report import COLUMNS, Cell, contributor_record
 
 # Excel, LibreOffice and Google Sheets evaluate a cell starting with one of these (OWASP's

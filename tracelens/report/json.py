@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from tracelens import __version__
-from tracelens.model import Finding, Report, RouteStats, Sampling, Selection
+from tracelens.answer import Report
+from tracelens.model import Finding, RouteStats, Sampling, Selection
 from tracelens.report import contributor_record, ms, percentile_name, sample_counts
 
 SCHEMA_VERSION = 1

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-from tracelens.model import Contributor, Report
+from tracelens.answer import Report
+from tracelens.model import Contributor
 from tracelens.report import (
     ci_includes_zero,
     contributor_label,

@@ -22,7 +22,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tracelens.model import Contributor, Finding, Report, Segment, Span
+from tracelens.answer import Report
+from tracelens.model import Contributor, Finding, Segment, Span
 from tracelens.report import (
     ci_includes_zero,
     contributor_label,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from tracelens.errors import SourceError, UsageError
-from tracelens.model import Trace
+from tracelens.model import ReadIssue, Trace
 
 if TYPE_CHECKING:
     from tracelens.sources.http import BackendOptions
@@ -56,14 +56,6 @@ def split_window(start_ns: int, end_ns: int, n: int) -> list[tuple[int, int]]:
     step = (end_ns - start_ns) // n
     edges = [start_ns + i * step for i in range(n)] + [end_ns]
     return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
-
-
-@dataclass(frozen=True, slots=True)
-class ReadIssue:
-    """One trace or line that could not be used, and why ("traces.jsonl:12: not JSON")."""
-
-    origin: str
-    message: str
 
 
 class Source(Protocol):

@@ -16,9 +16,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 import msgspec
 
 from tracelens.errors import SourceError
-from tracelens.model import Trace
+from tracelens.model import ReadIssue, Trace
 from tracelens.readers import parse_json
-from tracelens.sources import Fetched, FetchProgress, ReadIssue
+from tracelens.sources import Fetched, FetchProgress
 from tracelens.sources.cache import TraceCache
 from tracelens.sources.http import Backend, HTTPFailure
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tracelens.errors import SourceError
-from tracelens.model import Trace
+from tracelens.model import ReadIssue, Trace
 from tracelens.readers import read_traces
-from tracelens.sources import ReadIssue, Window
+from tracelens.sources import Window
 
 
 class FileSource:

@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from tracelens.errors import SourceError, UsageError
-from tracelens.model import Trace
+from tracelens.model import ReadIssue, Trace
 from tracelens.readers import parse_document
 from tracelens.readers.ids import BadId, trace_id
 from tracelens.routes import RouteMatcher
@@ -34,7 +34,6 @@ from tracelens.sources import (
     DEFAULT_WINDOW_NS,
     Fetched,
     FetchProgress,
-    ReadIssue,
     Requests,
     RequestSummary,
     Window,

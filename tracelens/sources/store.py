@@ -24,8 +24,8 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from tracelens.errors import SourceError
-from tracelens.model import AttributeValue, Event, Span, SpanKind, StatusCode, Trace
-from tracelens.sources import ReadIssue, Window
+from tracelens.model import AttributeValue, Event, ReadIssue, Span, SpanKind, StatusCode, Trace
+from tracelens.sources import Window
 
 FORMAT_VERSION = 1
 _TRACES_PER_PART = 20_000  # bounds the memory one write holds before it commits a part

@@ -25,14 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tracelens.errors import SourceError, UsageError
-from tracelens.model import Trace
+from tracelens.model import ReadIssue, Trace
 from tracelens.readers.ids import BadId, trace_id
 from tracelens.sources import (
     DEFAULT_WINDOW_NS,
     Fetched,
     FetchProgress,
     Percentiles,
-    ReadIssue,
     Requests,
     RequestSummary,
     Window,
