@@ -63,6 +63,7 @@ def _add_critical_path(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="table: a waterfall per trace (default); jsonl: one JSON object per segment with "
         "traceID, spanID, service, operation, start_us, end_us",
     )
+    _add_jobs(p)
     p.set_defaults(run=_run_critical_path)
 
 
@@ -109,7 +110,18 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--grafana-url", metavar="URL", help="Grafana base URL for Tempo trace links")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
     p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (2000)")
+    _add_jobs(p)
     p.set_defaults(run=_run_slowest)
+
+
+def _add_jobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=positive_int,
+        metavar="N",
+        help="worker processes for reading and analysing traces (default: all cores)",
+    )
 
 
 def _run_slowest(args: argparse.Namespace) -> int:

@@ -53,6 +53,7 @@ def slowest(
     limit: int = 2000,
     sample: int = 1000,
     fetch_progress: FetchProgress | None = None,
+    jobs: int | None = None,
 ) -> Report:
     """Explain what makes the route's slow requests slow, against its baseline requests.
 

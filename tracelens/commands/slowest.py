@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             limit=args.limit,
             sample=args.sample,
             fetch_progress=fetch_bar.update,
+            jobs=args.jobs,
         )
 
     sampling = report.selection.sampling
