@@ -33,11 +33,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from tracelens.analysis import TraceAnalysis
-from tracelens.graph import SpanTree
+from tracelens.analysis import TraceAnalysis, facts_of
 from tracelens.model import ClaimPart, Contributor, Finding
-from tracelens.operations import operations_in
-from tracelens.pertree import per_tree
 
 Key = tuple[str, str, str]  # (pattern, service, operation); pattern "" for a plain operation
 FloatArray = npt.NDArray[np.float64]
@@ -145,27 +142,47 @@ def baseline_weights(
     return weights
 
 
-def build_claims(analyses: Iterable[TraceAnalysis]) -> Claims:
-    """Collect claim rules from every finding of every trace; conflicts go to the widest pattern."""
-    claimed: list[tuple[Key, str, str, ClaimPart, str, str]] = []
-    weight: Counter[Key] = Counter()
-    summaries: dict[Key, Counter[str]] = {}
+ClaimRow = tuple[Key, str, str, ClaimPart, tuple[tuple[str, str, str], ...]]
+# One finding's claim: (key, trace id, summary, part, (span id, span service, span operation) of
+# each of its spans the tree knows).
+
+
+def claim_rows(analyses: Iterable[TraceAnalysis]) -> list[ClaimRow]:
+    """What the findings of some traces claim, in trace and finding order (the map side)."""
+    rows: list[ClaimRow] = []
     for a in analyses:
         if not a.findings:
             continue
         index, spans, trace_id = a.tree.index, a.tree.spans, a.trace.trace_id
         ops = _operations(a)
         for f in a.findings:
-            key = (f.pattern, f.service, f.operation)
-            summaries.setdefault(key, Counter())[f.summary] += 1
-            part = f.part
-            n = len(claimed)
+            held = []
             for sid in f.span_ids:
                 i = index.get(sid)
                 if i is not None:
-                    claimed.append((key, trace_id, sid, part, spans[i].service, ops[i]))
-            if len(claimed) > n:
-                weight[key] += len(claimed) - n
+                    held.append((sid, spans[i].service, ops[i]))
+            rows.append(
+                ((f.pattern, f.service, f.operation), trace_id, f.summary, f.part, tuple(held))
+            )
+    return rows
+
+
+def build_claims(analyses: Iterable[TraceAnalysis]) -> Claims:
+    """Collect claim rules from every finding of every trace; conflicts go to the widest pattern."""
+    return claims_from(claim_rows(analyses))
+
+
+def claims_from(rows: Iterable[ClaimRow]) -> Claims:
+    """The claims of all findings, given in trace order (`claim_rows` of each set, joined)."""
+    claimed: list[tuple[Key, str, str, ClaimPart, str, str]] = []
+    weight: Counter[Key] = Counter()
+    summaries: dict[Key, Counter[str]] = {}
+    for key, trace_id, summary, part, spans in rows:
+        summaries.setdefault(key, Counter())[summary] += 1
+        for sid, service, op in spans:
+            claimed.append((key, trace_id, sid, part, service, op))
+        if spans:
+            weight[key] += len(spans)
     # The pattern claiming most spans wins a contested span; ties break on the key for stability.
     order = {k: i for i, k in enumerate(sorted(weight, key=lambda k: (-weight[k], k)))}
     explicit: dict[str, dict[str, Owners]] = {}
@@ -281,29 +298,40 @@ def duration_ns(analysis: TraceAnalysis) -> int:
 
 def _operations(analysis: TraceAnalysis) -> list[str]:
     """Each span's operation, as the detectors and the baseline name it (shared: don't mutate)."""
-    return per_tree(analysis.tree, "named operations", _named_operations)
-
-
-def _named_operations(tree: SpanTree) -> list[str]:
-    return [
-        op or span.name or "(unnamed)"
-        for op, span in zip(operations_in(tree), tree.spans, strict=True)
-    ]
+    return facts_of(analysis).named
 
 
 def path_times(
     slow: Sequence[TraceAnalysis], baseline: Sequence[TraceAnalysis], claims: Claims
 ) -> PathTimes:
     """Build the traces x contributors matrices of path time and calls for both sets."""
-    per_slow = [trace_contributions(a, claims) for a in slow]
-    per_base = [trace_contributions(a, claims) for a in baseline]
+    return dense_times(
+        [trace_contributions(a, claims) for a in slow],
+        [trace_contributions(a, claims) for a in baseline],
+        [duration_ns(a) for a in slow],
+        [duration_ns(a) for a in baseline],
+        [a.trace.trace_id for a in slow],
+    )
+
+
+Contributions = tuple[dict[Key, int], dict[Key, int]]  # trace_contributions of one trace
+
+
+def dense_times(
+    per_slow: Sequence[Contributions],
+    per_base: Sequence[Contributions],
+    slow_durations_ns: Sequence[int],
+    base_durations_ns: Sequence[int],
+    slow_trace_ids: Sequence[str],
+) -> PathTimes:
+    """The matrices from each trace's contributions, the sets' durations and the slow ids."""
     column: dict[Key, int] = {}
     for ns, _ in (*per_slow, *per_base):
         for k in ns:
             column.setdefault(k, len(column))
     keys = tuple(column)
 
-    def dense(rows: list[tuple[dict[Key, int], dict[Key, int]]]) -> tuple[FloatArray, FloatArray]:
+    def dense(rows: Sequence[Contributions]) -> tuple[FloatArray, FloatArray]:
         x = np.zeros((len(rows), len(keys)))
         calls = np.zeros((len(rows), len(keys)))
         for r, (ns, n) in enumerate(rows):
@@ -319,9 +347,9 @@ def path_times(
         base_ns=base_ns,
         slow_calls=slow_calls,
         base_calls=base_calls,
-        slow_duration_ns=tuple(duration_ns(a) for a in slow),
-        base_duration_ns=tuple(duration_ns(a) for a in baseline),
-        slow_trace_ids=tuple(a.trace.trace_id for a in slow),
+        slow_duration_ns=tuple(slow_durations_ns),
+        base_duration_ns=tuple(base_durations_ns),
+        slow_trace_ids=tuple(slow_trace_ids),
     )
 
 

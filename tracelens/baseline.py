@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tracelens.analysis import TraceAnalysis
+from tracelens.analysis import TraceAnalysis, facts_of
+from tracelens.facts import NO_CHILD, gaps_ns
 from tracelens.graph import SpanTree
-from tracelens.operations import OpKey, op_keys_in
-from tracelens.pertree import per_tree
-
-NO_CHILD = -1  # head gap of a span without children
+from tracelens.operations import OpKey
 
 
 @dataclass(frozen=True)
@@ -50,36 +48,6 @@ def self_times_ns(tree: SpanTree) -> list[int]:
 def head_gaps_ns(tree: SpanTree) -> list[int]:
     """Per span index: time from its start to its first child's start (NO_CHILD if a leaf)."""
     return gaps_ns(tree)[1]
-
-
-def gaps_ns(tree: SpanTree, *, keep: bool = True) -> tuple[list[int], list[int]]:
-    """(self_times_ns, head_gaps_ns) in one pass; kept within `pertree.sharing()` for the
-    detectors, which take them (`keep=False`). The lists are shared: do not mutate them."""
-    return per_tree(tree, "gaps", _gaps_ns, keep=keep)
-
-
-def _gaps_ns(tree: SpanTree) -> tuple[list[int], list[int]]:
-    spans = tree.spans
-    self_ns: list[int] = []
-    head_ns: list[int] = []
-    for s, kids in zip(spans, tree.children, strict=True):
-        start, end = s.start_ns, s.end_ns
-        if not kids:
-            self_ns.append(max(0, end - start))
-            head_ns.append(NO_CHILD)
-            continue
-        covered = 0
-        cursor = start
-        for c in kids:  # sorted by start, so one sweep merges the union
-            child = spans[c]
-            lo = child.start_ns if child.start_ns > cursor else cursor
-            hi = child.end_ns if child.end_ns < end else end
-            if hi > lo:
-                covered += hi - lo
-                cursor = hi
-        self_ns.append(max(0, end - start - covered))
-        head_ns.append(max(0, spans[kids[0]].start_ns - start))
-    return self_ns, head_ns
 
 
 def sibling_pairs(
@@ -120,20 +88,28 @@ def _medians(values: Mapping[OpKey, list[int]]) -> dict[OpKey, float]:
     return {k: float(np.median(np.asarray(v, dtype=np.int64))) for k, v in values.items()}
 
 
-def build_baseline(analyses: Iterable[TraceAnalysis]) -> Baseline:
-    """Per-operation medians, call counts and sibling overlap over the baseline traces."""
-    durations: dict[OpKey, list[int]] = defaultdict(list)
-    selfs: dict[OpKey, list[int]] = defaultdict(list)
-    heads: dict[OpKey, list[int]] = defaultdict(list)
-    calls: dict[OpKey, int] = defaultdict(int)
-    together: dict[tuple[OpKey, OpKey], int] = defaultdict(int)
-    overlapped: dict[tuple[OpKey, OpKey], int] = defaultdict(int)
-    traces = 0
+@dataclass
+class ProfilePart:
+    """What a set of baseline traces adds to the profile; parts of disjoint sets merge exactly."""
+
+    traces: int = 0
+    durations: dict[OpKey, list[int]] = field(default_factory=lambda: defaultdict(list))
+    selfs: dict[OpKey, list[int]] = field(default_factory=lambda: defaultdict(list))
+    heads: dict[OpKey, list[int]] = field(default_factory=lambda: defaultdict(list))
+    calls: dict[OpKey, int] = field(default_factory=lambda: defaultdict(int))
+    together: dict[tuple[OpKey, OpKey], int] = field(default_factory=lambda: defaultdict(int))
+    overlapped: dict[tuple[OpKey, OpKey], int] = field(default_factory=lambda: defaultdict(int))
+
+
+def profile_part(analyses: Iterable[TraceAnalysis]) -> ProfilePart:
+    """The per-operation values and counts of some baseline traces (the map side)."""
+    part = ProfilePart()
+    durations, selfs, heads, calls = part.durations, part.selfs, part.heads, part.calls
+    together, overlapped = part.together, part.overlapped
     for analysis in analyses:
-        traces += 1
-        tree = analysis.tree
-        keys = op_keys_in(tree)
-        self_ns, head_ns = gaps_ns(tree)
+        part.traces += 1
+        facts = facts_of(analysis)
+        tree, keys, self_ns, head_ns = facts.tree, facts.keys, facts.self_ns, facts.head_ns
         for i, s in enumerate(tree.spans):
             key = keys[i]
             durations[key].append(s.end_ns - s.start_ns)
@@ -146,13 +122,41 @@ def build_baseline(analyses: Iterable[TraceAnalysis]) -> Baseline:
             together[pair] += 1
         for pair in pairs_overlapped:
             overlapped[pair] += 1
+    return part
+
+
+def merge_profile(parts: Iterable[ProfilePart]) -> Baseline:
+    """Per-operation medians, call counts and sibling overlap over all the parts' traces."""
+    whole = ProfilePart()
+    for part in parts:
+        whole.traces += part.traces
+        for mine, theirs in (
+            (whole.durations, part.durations),
+            (whole.selfs, part.selfs),
+            (whole.heads, part.heads),
+        ):
+            for key, values in theirs.items():
+                mine[key].extend(values)
+        for counts, more in (
+            (whole.calls, part.calls),
+            (whole.together, part.together),
+            (whole.overlapped, part.overlapped),
+        ):
+            for k, n in more.items():
+                counts[k] += n  # type: ignore[index]
+    traces = whole.traces
     if not traces:
         return Baseline()
     return Baseline(
         traces=traces,
-        duration_ns=_medians(durations),
-        calls_per_trace={k: n / traces for k, n in calls.items()},
-        self_ns=_medians(selfs),
-        head_gap_ns=_medians(heads),
-        overlap={pair: overlapped.get(pair, 0) / n for pair, n in together.items()},
+        duration_ns=_medians(whole.durations),
+        calls_per_trace={k: n / traces for k, n in whole.calls.items()},
+        self_ns=_medians(whole.selfs),
+        head_gap_ns=_medians(whole.heads),
+        overlap={pair: whole.overlapped.get(pair, 0) / n for pair, n in whole.together.items()},
     )
+
+
+def build_baseline(analyses: Iterable[TraceAnalysis]) -> Baseline:
+    """Per-operation medians, call counts and sibling overlap over the baseline traces."""
+    return merge_profile([profile_part(analyses)])

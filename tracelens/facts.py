@@ -1,26 +1,27 @@
-"""Per-trace figures every detector needs, computed once: `facts_of(analysis) -> TraceFacts`.
+"""Per-trace figures the later stages need, computed once in the map step: `trace_facts(...)`.
 
-    facts = facts_of(analysis)
+    facts = trace_facts(tree, path)          # analyze_trace does this for the route's traces
     facts.keys[i], facts.on_path[i], facts.head_on_path[i], facts.self_ns[i], facts.head_ns[i]
 
-Indices are the tree's span indices. Also the span classifiers the detectors share (is this a
-call, a DB statement, a failure; which host does it reach), so that "what is a call" means the
-same thing in every detector, whatever the instrumentation or the lack of attributes.
+Indices are the tree's span indices. The baseline profile, every detector and the attribution read
+these figures from the analysis that carries them; nothing is cached behind their backs. Also the
+span classifiers the detectors share (is this a call, a DB statement, a failure; which host does it
+reach), so that "what is a call" means the same thing in every detector, whatever the
+instrumentation or the lack of attributes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from tracelens.analysis import TraceAnalysis
-from tracelens.baseline import NO_CHILD, gaps_ns
 from tracelens.graph import SpanTree
-from tracelens.model import Span, SpanKind, StatusCode
-from tracelens.operations import DB_ATTRS, HOST, HTTP_URL, RPC, OpKey, op_keys_in
+from tracelens.model import Segment, Span, SpanKind, StatusCode
+from tracelens.operations import DB_ATTRS, HOST, HTTP_URL, RPC, OpKey, operations_in
 
 MS = 1_000_000
+NO_CHILD = -1  # head gap of a span without children
 
 _CALL_NAME = re.compile(
     r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|MERGE|UPSERT|CALL|EXEC|HTTP\b|GET|POST|PUT|PATCH|"
@@ -222,10 +223,12 @@ def _shape_flags(span: Span) -> int:
 
 @dataclass(frozen=True, slots=True)
 class TraceFacts:
-    analysis: TraceAnalysis
     tree: SpanTree
     spans: tuple[Span, ...]
-    keys: list[OpKey]
+    duration_ns: int  # the root's
+    operations: list[str]  # operations_in: normalised, "" where a span says nothing
+    named: list[str]  # the operation, else the span name, else "(unnamed)": what reports show
+    keys: list[OpKey]  # (service, operation)
     on_path: list[int]  # critical-path ns held by the span (its own segments)
     head_on_path: list[int]  # ... of which before its first child starts
     self_ns: list[int]
@@ -289,17 +292,18 @@ def _callee(spans: tuple[Span, ...], children: tuple[tuple[int, ...], ...], i: i
     return -1
 
 
-def _build(analysis: TraceAnalysis) -> TraceFacts:
-    tree = analysis.tree
+def trace_facts(tree: SpanTree, path: Sequence[Segment]) -> TraceFacts:
+    """Every per-span figure of one trace that the baseline, detectors and attribution read."""
     spans = tree.spans
     n = len(spans)
-    # The baseline kept these for its traces; the detectors are their last users.
-    keys = op_keys_in(tree, keep=False)
-    self_ns, heads = gaps_ns(tree, keep=False)
+    operations = operations_in(tree)
+    keys = [(s.service, op) for s, op in zip(spans, operations, strict=True)]
+    named = [op or s.name or "(unnamed)" for op, s in zip(operations, spans, strict=True)]
+    self_ns, heads = gaps_ns(tree)
     on_path = [0] * n
     head_on_path = [0] * n
     index = tree.index
-    for span_id, lo, hi in analysis.path:
+    for span_id, lo, hi in path:
         i = index.get(span_id)
         if i is None:
             continue
@@ -341,10 +345,13 @@ def _build(analysis: TraceAnalysis) -> TraceFacts:
             c = _callee(spans, children, i)
             if c >= 0:
                 callers.append((i, c))
+    root = spans[tree.root] if spans and tree.root >= 0 else None
     return TraceFacts(
-        analysis=analysis,
         tree=tree,
         spans=spans,
+        duration_ns=root.end_ns - root.start_ns if root is not None else 0,
+        operations=operations,
+        named=named,
         keys=keys,
         on_path=on_path,
         head_on_path=head_on_path,
@@ -360,14 +367,28 @@ def _build(analysis: TraceAnalysis) -> TraceFacts:
     )
 
 
-_last: list[TraceFacts] = []
-
-
-def facts_of(analysis: TraceAnalysis) -> TraceFacts:
-    """The facts of a trace; the last one is kept, as the detectors run one trace at a time."""
-    cached = _last[0] if _last else None  # one read, so a racing thread can't swap it
-    if cached is not None and cached.analysis is analysis:
-        return cached
-    facts = _build(analysis)
-    _last[:] = [facts]
-    return facts
+def gaps_ns(tree: SpanTree) -> tuple[list[int], list[int]]:
+    """Per span index: (self time, head gap). Self time is the duration minus the union of the
+    children (clipped to the span); the head gap is the time from its start to its first child's
+    start (NO_CHILD for a leaf)."""
+    spans = tree.spans
+    self_ns: list[int] = []
+    head_ns: list[int] = []
+    for s, kids in zip(spans, tree.children, strict=True):
+        start, end = s.start_ns, s.end_ns
+        if not kids:
+            self_ns.append(max(0, end - start))
+            head_ns.append(NO_CHILD)
+            continue
+        covered = 0
+        cursor = start
+        for c in kids:  # sorted by start, so one sweep merges the union
+            child = spans[c]
+            lo = child.start_ns if child.start_ns > cursor else cursor
+            hi = child.end_ns if child.end_ns < end else end
+            if hi > lo:
+                covered += hi - lo
+                cursor = hi
+        self_ns.append(max(0, end - start - covered))
+        head_ns.append(max(0, spans[kids[0]].start_ns - start))
+    return self_ns, head_ns

@@ -36,7 +36,6 @@ from opentelemetry.semconv.attributes import (
 
 from tracelens.graph import SpanTree
 from tracelens.model import AttributeValue, Span, SpanKind
-from tracelens.pertree import per_tree
 
 OpKey = tuple[str, str]  # (service, normalised operation)
 
@@ -191,33 +190,21 @@ def op_key(span: Span) -> OpKey:
     return (span.service, operation_of(span))
 
 
-def op_keys_in(tree: SpanTree, *, keep: bool = True) -> list[OpKey]:
-    """`(service, operation)` for every span of a tree, as `operations_in` names the operation.
-
-    Kept within `pertree.sharing()` for the detectors, which take them (`keep=False`); the list
-    is shared, do not mutate it.
-    """
-    return per_tree(tree, "op keys", _op_keys_in, keep=keep)
-
-
-def _op_keys_in(tree: SpanTree) -> list[OpKey]:
+def op_keys_in(tree: SpanTree) -> list[OpKey]:
+    """`(service, operation)` for every span of a tree, as `operations_in` names the operation."""
     return [(s.service, op) for s, op in zip(tree.spans, operations_in(tree), strict=True)]
 
 
 def operations_in(tree: SpanTree) -> list[str]:
     """`operation_of` for every span of a tree, naming the callee where a call doesn't say.
 
-    Computed once per tree within `pertree.sharing()`; the list is shared, do not mutate it.
+    An analysis computes it once for its trace (`analysis.facts.operations`).
 
     Traces recorded without attributes (a span called `HTTP POST` and nothing else) would make
     calls to different services look like one operation, and a loop over several APIs look like
     an N+1; a call whose first child runs in another service is named after that child too:
     `HTTP POST -> ts-basic-service /api/v1/basicservice/basic/travels`.
     """
-    return per_tree(tree, "operations", _operations_in)
-
-
-def _operations_in(tree: SpanTree) -> list[str]:
     spans = tree.spans
     ops = [operation_of(s) for s in spans]
     for i, kids in enumerate(tree.children):

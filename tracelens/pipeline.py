@@ -2,11 +2,20 @@
 
     report = slowest("traces.jsonl", route="result")       # also the `tracelens slowest` command
 
-source -> Trace -> SpanTree + critical path (analysis.py) -> route selection (routes.py) ->
-slow and baseline sets -> baseline profile (baseline.py) -> findings (detectors/) ->
-attribution with bootstrap intervals (attribution.py) -> what-if p90 (whatif.py) -> Report.
-A tracing backend (Jaeger, Tempo) is read through remote.py: its requests are listed first, and only
-the slow set and a sample of the rest are fetched whole.
+The run is a map over the input's traces and a few reductions over what the map returns
+(stages.py; engine.py runs the map on every core):
+
+    map (per piece of input)   bytes -> Trace -> SpanTree + critical path + facts (analysis.py),
+                               kept on a shard; a Brief per trace comes back
+    route selection            briefs -> slow and baseline sets (routes.py)
+    reduce 1                   baseline traces -> profile parts -> baseline profile (baseline.py)
+    map 2                      traces + profile -> findings (detectors/), kept with their traces
+    reduce 2                   findings -> claims; path times -> contributors with bootstrap
+                               intervals (attribution.py); edits -> what-if p90 (whatif.py)
+                               -> Report
+
+A tracing backend (Jaeger, Tempo) is read through remote.py: its requests are listed first, and
+only the slow set and a sample of the rest are fetched whole.
 """
 
 from __future__ import annotations
@@ -14,25 +23,50 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
-from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.answer import Report
-from tracelens.attribution import attribute, too_small
-from tracelens.baseline import build_baseline
-from tracelens.detectors import Detector, default_detectors, detect_all
-from tracelens.errors import UsageError
-from tracelens.model import Contributor, ReadIssue, RouteStats, Selection, Trace, TraceSummary
-from tracelens.pertree import forget, sharing
+from tracelens.attribution import baseline_weights, claims_from, dense_times, rank, too_small
+from tracelens.baseline import merge_profile
+from tracelens.detectors import Detector, default_detectors
+from tracelens.engine import Engine, default_jobs
+from tracelens.errors import SourceError, UsageError
+from tracelens.model import (
+    Contributor,
+    ReadIssue,
+    RouteStats,
+    Selection,
+    Trace,
+    TraceSummary,
+)
+from tracelens.readers.pieces import join_parts, pieces
 from tracelens.remote import RemoteRead, gather, read_remote
-from tracelens.routes import RouteMatcher, display_route, route_of
+from tracelens.routes import RouteMatcher
 from tracelens.sources import FetchProgress, RemoteSource, Source, Window, as_source
-from tracelens.whatif import whatif_for_contributors, whatif_p90, whatif_together
+from tracelens.sources.files import FileSource
+from tracelens.stages import (
+    BEFORE,
+    CURRENT,
+    Brief,
+    Scope,
+    claims_of,
+    contributions_of,
+    detect_in,
+    drop_loose,
+    example_of,
+    profile_of,
+    take_parts,
+    whatif_of,
+)
+from tracelens.whatif import edits_by_key, merged_edits, whatif_p90
 
 Progress = Callable[[int], None]  # called with the number of traces read so far
+PARALLEL_BYTES = 16 << 20  # smaller inputs are read in this process: workers cost a start-up
 
 
 def slowest(
@@ -58,8 +92,9 @@ def slowest(
     """Explain what makes the route's slow requests slow, against its baseline requests.
 
     From a backend, at most `limit` requests are listed per window and the baseline is a seeded
-    sample of `sample` traces. `timings`, when given, receives the seconds spent in each stage
-    (bench/slowest.py).
+    sample of `sample` traces. `jobs` worker processes read and analyse trace files (default:
+    every core, for inputs big enough to gain from them); the answer is the same for any number.
+    `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
     """
     clock = _Stopwatch(timings)
     # Analyses hold millions of small objects that never form cycles; collecting them repeatedly
@@ -69,28 +104,34 @@ def slowest(
     gc.disable()
     try:
         src = as_source(source)
-        remote = None
-        if isinstance(src, RemoteSource):
-            gathered = gather(
-                src,
-                route,
-                window,
-                baseline_window,
-                percentile=percentile,
-                baseline=baseline,
-                limit=limit,
-                sample=sample,
-                seed=seed,
-                progress=fetch_progress,
-            )
-            remote = read_remote(src, gathered)
-            traces, issues, window = remote.analyses, remote.issues, remote.window
-        else:
-            traces, issues = _read(src, window, baseline_window, progress)
-        # The stages below share each tree's operations, self times and route (pertree.py).
-        with sharing():
+        scope = Scope(RouteMatcher(route) if route else None, window, baseline_window)
+        with Engine(_jobs_for(src, jobs)) as engine:
+            remote = None
+            if isinstance(src, RemoteSource):
+                gathered = gather(
+                    src,
+                    route,
+                    window,
+                    baseline_window,
+                    percentile=percentile,
+                    baseline=baseline,
+                    limit=limit,
+                    sample=sample,
+                    seed=seed,
+                    progress=fetch_progress,
+                )
+                remote = read_remote(src, gathered)
+                window = remote.window
+                # The backend chose the traces by their root's start: no first-span filter.
+                scope = Scope(scope.matcher, None, None)
+                briefs = engine.add(remote.traces, 0, scope)
+                briefs = [_in_windows(b, window, baseline_window) for b in briefs]
+                issues = remote.issues
+            else:
+                briefs, issues = _read(engine, src, scope, progress)
             return _explain(
-                traces,
+                engine,
+                briefs,
                 issues,
                 route,
                 percentile=percentile,
@@ -111,7 +152,8 @@ def slowest(
 
 
 def _explain(
-    traces: list[TraceAnalysis],
+    engine: Engine,
+    briefs: list[Brief],
     issues: list[ReadIssue],
     route: str | None,
     *,
@@ -128,52 +170,73 @@ def _explain(
     remote: RemoteRead | None = None,
 ) -> Report:
     clock.lap("read + tree + critical path")
-    current, before, matched = _select_route(traces, route, window, baseline_window)
-    route_label = route or route_of(current[0].tree)[0]
+    current, before, matched = _select_route(briefs, route, baseline_window)
+    route_label = route or current[0].route
     sampled = remote is not None and not remote.exact
     if remote is not None and sampled:
         # The sets were chosen on every listed request; the fetched traces are their members.
-        slow = [a for a in current if a.trace.trace_id in remote.plan.slow_ids]
+        slow = [b for b in current if b.trace_id in remote.plan.slow_ids]
         pool = before if before is not None else current
-        base = [a for a in pool if a.trace.trace_id in remote.plan.baseline_ids]
+        base = [b for b in pool if b.trace_id in remote.plan.baseline_ids]
         if not slow or not base:
             raise UsageError("no fetched trace of the route is in the slow set or the baseline")
     else:
-        durations = np.array([a.duration_ns for a in current], dtype=np.float64)
+        durations = np.array([b.duration_ns for b in current], dtype=np.float64)
         cut = float(np.percentile(durations, percentile))
-        slow = [a for a in current if a.duration_ns >= cut]
+        slow = [b for b in current if b.duration_ns >= cut]
         if before is None:
             base_cut = float(np.percentile(durations, baseline))
-            base = [a for a in current if a.duration_ns <= base_cut]
+            base = [b for b in current if b.duration_ns <= base_cut]
         else:
             base = before
     weights = remote.weights if remote is not None and sampled else None
+    slow_ids = frozenset(b.trace_id for b in slow)
+    base_ids = frozenset(b.trace_id for b in base)
+    current_ids = frozenset(b.trace_id for b in current)
 
     clock.lap("route selection")
-    profile = build_baseline(base)
+    profile = merge_profile(engine.run(profile_of, base_ids))
     clock.lap("baseline profile")
-    chosen = list(detectors) if detectors is not None else default_detectors()
-    everything = {id(a): a for a in (*current, *base)}
-    with_findings = {
-        key: replace(a, findings=detect_all(a, profile, chosen)) for key, a in everything.items()
-    }
-    current = [with_findings[id(a)] for a in current]
-    slow = [with_findings[id(a)] for a in slow]
-    base = [with_findings[id(a)] for a in base]
-    forget("gaps", "op keys")  # only the baseline and the detectors use them
+    chosen = tuple(detectors) if detectors is not None else default_detectors()
+    found = _merged(engine.run(detect_in, profile, chosen, current_ids | base_ids))
     clock.lap("detectors")
 
-    contributors = attribute(
-        slow, base, seed=seed, resamples=resamples, top=top, stratum=lambda a: route_of(a.tree)[0]
-    )
+    contributors: tuple[Contributor, ...] = ()
+    if slow:
+        rows = _merged(engine.run(claims_of, slow_ids | base_ids))
+        claims = claims_from(r for b in (*slow, *base) for r in rows.get(b.trace_id, ()))
+        per_trace = _merged(engine.run(contributions_of, claims, slow_ids | base_ids))
+        times = dense_times(
+            [per_trace[b.trace_id] for b in slow],
+            [per_trace[b.trace_id] for b in base],
+            [b.duration_ns for b in slow],
+            [b.duration_ns for b in base],
+            [b.trace_id for b in slow],
+        )
+        strata = None
+        if base and len({b.route for b in (*slow, *base)}) > 1:
+            # Each page counts as much in the baseline as among the slow traces (attribution.py).
+            strata = baseline_weights([b.route for b in slow], [b.route for b in base])
+        contributors = rank(
+            times, claims.summaries, seed=seed, resamples=resamples, top=top, base_weights=strata
+        )
     clock.lap("attribution + bootstrap")
-    findings = tuple(f for a in current for f in a.findings)
-    whatif = whatif_for_contributors(current, contributors, findings, weights=weights)
-    clock.lap("what-if")
+    findings = [f for b in current for f in found.get(b.trace_id, ())]
+    durations_of = {b.trace_id: b.duration_ns for b in current}
+    edits_of = edits_by_key(findings, durations_of)
+    fixes = {
+        _label(c): edits_of[(c.pattern, c.service, c.operation)]
+        for c in contributors
+        if c.pattern and (c.pattern, c.service, c.operation) in edits_of
+    }
+    rewritten = _rewritten(engine.run(whatif_of, fixes))
     contributors = tuple(
-        replace(c, whatif_p90_ns=whatif.get((c.pattern, c.service, c.operation), c.whatif_p90_ns))
+        replace(c, whatif_p90_ns=whatif_p90(durations_of, rewritten[_label(c)], 90, weights))
+        if _label(c) in rewritten
+        else replace(c, whatif_p90_ns=None)
         for c in contributors
     )
+    clock.lap("what-if")
     if remote is not None and sampled:
         stats = replace(remote.stats, slo_ns=slo_ns)
     else:
@@ -181,20 +244,21 @@ def _explain(
         if remote is not None:
             stats = replace(stats, method=f"all {stats.count:,} requests of the route, fetched")
     # What a fix is compared with: the p90 of the analysed traces, as the what-if computes it.
-    unfixed_p90 = whatif_p90({a.trace.trace_id: a.duration_ns for a in current}, {}, 90, weights)
+    unfixed_p90 = whatif_p90(durations_of, {}, 90, weights)
     helpful = [
         c
         for c in contributors
         if c.pattern and c.whatif_p90_ns is not None and c.whatif_p90_ns < 0.99 * unfixed_p90
     ]
-    keys = [(c.pattern, c.service, c.operation) for c in helpful]
-    together = (
-        whatif_together(current, keys, findings, weights=weights) if len(helpful) > 1 else None
-    )
+    together = None
+    if len(helpful) > 1:
+        merged = merged_edits(edits_of, [(c.pattern, c.service, c.operation) for c in helpful])
+        if merged:
+            new = _rewritten(engine.run(whatif_of, {"together": merged}))["together"]
+            together = whatif_p90(durations_of, new, 90, weights)
 
-    slow_ids = {a.trace.trace_id for a in slow}
-    base_ids = {a.trace.trace_id for a in base}
     example = _example(slow, contributors[0].example_trace_id if contributors else None)
+    held = [e for e in engine.run(example_of, example.trace_id) if e] if example else []
     selection = Selection(
         route=route_label,
         matched=matched,
@@ -222,20 +286,16 @@ def _explain(
         stats=stats,
         baseline_stats=baseline_stats,
         contributor_rows=contributors,
-        finding_rows=tuple(f for a in slow for f in a.findings),
+        finding_rows=tuple(f for b in slow for f in found.get(b.trace_id, ())),
         trace_rows=tuple(
             _summary(
-                a,
-                "slow"
-                if a.trace.trace_id in slow_ids
-                else "baseline"
-                if a.trace.trace_id in base_ids
-                else "",
+                b,
+                "slow" if b.trace_id in slow_ids else "baseline" if b.trace_id in base_ids else "",
             )
-            for a in (*current, *(before or ()))
+            for b in (*current, *(before or ()))
         ),
-        example_path=example.path if example else (),
-        example_spans={s.span_id: s for s in example.tree.spans} if example else {},
+        example_path=held[0][0] if held else (),
+        example_spans=held[0][1] if held else {},
         warnings=tuple(f"{i.origin}: {i.message}" for i in issues[:20]),
         too_small=too_small(len(slow), len(base)),
         whatif_together_p90_ns=together,
@@ -243,6 +303,26 @@ def _explain(
     )
     clock.lap("report")
     return report
+
+
+T = TypeVar("T")
+
+
+def _merged(parts: Iterable[Mapping[str, T]]) -> dict[str, T]:
+    """The shards' results keyed by trace id (or fix), as one mapping."""
+    out: dict[str, T] = {}
+    for part in parts:
+        out.update(part)
+    return out
+
+
+def _rewritten(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[str, int]]:
+    """The shards' what-if durations joined per fix."""
+    out: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for fix, durations in part.items():
+            out.setdefault(fix, {}).update(durations)
+    return out
 
 
 class _Stopwatch:
@@ -257,70 +337,95 @@ class _Stopwatch:
             self.last = now
 
 
+def _jobs_for(src: Source, jobs: int | None) -> int:
+    """Worker processes worth starting: only for trace files, and big enough ones."""
+    if not isinstance(src, FileSource) or src.path == "-":
+        return 1
+    if jobs is None:
+        jobs = default_jobs()
+    if jobs <= 1:
+        return 1
+    root = Path(src.path)
+    files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    return jobs if size >= PARALLEL_BYTES else 1
+
+
 def _read(
-    src: Source,
-    window: Window | None,
-    baseline_window: Window | None,
-    progress: Progress | None,
-) -> tuple[list[TraceAnalysis], list[ReadIssue]]:
-    """Read and analyse every trace in the current and baseline windows."""
+    engine: Engine, src: Source, scope: Scope, progress: Progress | None
+) -> tuple[list[Brief], list[ReadIssue]]:
+    """Read and analyse every trace in the current and baseline windows into the engine."""
+    if isinstance(src, FileSource):
+        mapped = engine.load(pieces(src.path), scope, progress)
+        issues = [i for m in mapped for i in m.issues]
+        failed = [m.failed for m in mapped if m.failed is not None]
+        if failed and len(failed) == len(mapped):
+            more = f" (and {len(failed) - 1} more unreadable files)" if len(failed) > 1 else ""
+            raise SourceError(f"{failed[0]}{more}")
+        briefs = _joined(engine, [b for m in mapped for b in m.briefs], scope)
+        return briefs, issues
     # A source can narrow its reads to one window; with two windows it must give both.
-    stream = src.traces(window if baseline_window is None else None)
-    analyses: list[TraceAnalysis] = []
-    for n, trace in enumerate(stream, 1):
-        if not trace.spans:
-            continue
-        start_ns = min(s.start_ns for s in trace.spans)
-        if _in(window, start_ns) or (baseline_window and _in(baseline_window, start_ns)):
-            analyses.append(analyze_trace(trace))
-        if progress and n % 256 == 0:
-            progress(n)
-    return analyses, list(src.issues)
+    window = scope.window if scope.baseline_window is None else None
+    briefs = engine.add(src.traces(window), 0, scope)
+    return briefs, list(src.issues)
 
 
-def _start_and_id(a: TraceAnalysis) -> tuple[int, str]:
-    return a.tree.root_span.start_ns, a.trace.trace_id
+def _joined(engine: Engine, briefs: list[Brief], scope: Scope) -> list[Brief]:
+    """The briefs after joining the traces that one file's pieces cut in parts."""
+    pieces_of: dict[str, set[int]] = {}
+    for b in briefs:
+        pieces_of.setdefault(b.trace_id, set()).add(b.piece)
+    split = frozenset(t for t, numbers in pieces_of.items() if len(numbers) > 1)
+    if split:
+        parts = sorted(
+            (p for found in engine.run(take_parts, split) for p in found), key=lambda p: p[0]
+        )
+        by_id: dict[str, list[Trace]] = {}
+        for _, trace in parts:
+            by_id.setdefault(trace.trace_id, []).append(trace)
+        first = {t: min(pieces_of[t]) for t in split}
+        joined = sorted(by_id.items(), key=lambda item: first[item[0]])
+        briefs = [b for b in briefs if b.trace_id not in split]
+        for trace_id, traces in joined:
+            briefs += engine.add([join_parts(traces)], first[trace_id], scope)
+    engine.run(drop_loose)
+    return briefs
 
 
-def _in(window: Window | None, t_ns: int) -> bool:
-    return window is None or window.contains(t_ns)
+def _in_windows(b: Brief, window: Window | None, baseline_window: Window | None) -> Brief:
+    if baseline_window is not None and baseline_window.contains(b.start_ns):
+        return replace(b, period=BEFORE)
+    if window is None or window.contains(b.start_ns):
+        return replace(b, period=CURRENT)
+    return replace(b, period="")
+
+
+def _start_and_id(b: Brief) -> tuple[int, str]:
+    return b.start_ns, b.trace_id
 
 
 def _select_route(
-    analyses: list[TraceAnalysis],
-    route: str | None,
-    window: Window | None,
-    baseline_window: Window | None,
-) -> tuple[list[TraceAnalysis], list[TraceAnalysis] | None, dict[str, int]]:
+    briefs: list[Brief], route: str | None, baseline_window: Window | None
+) -> tuple[list[Brief], list[Brief] | None, dict[str, int]]:
     """The route's traces in the current window, in the baseline window, and what matched."""
-    if not analyses:
+    if not briefs:
         raise UsageError("no traces in the selected window; widen --since/--start/--end")
     if route is None:
-        names = Counter(route_of(a.tree)[0] for a in analyses)
+        names = Counter(b.route for b in briefs)
         if len(names) > 1:
             listing = ", ".join(f"{n} ({c})" for n, c in names.most_common(12))
             more = f" and {len(names) - 12} more" if len(names) > 12 else ""
             raise UsageError(f"several routes in the data, pick one with --route: {listing}{more}")
-        matcher = None
-    else:
-        matcher = RouteMatcher(route)
-    current: list[TraceAnalysis] = []
-    before: list[TraceAnalysis] = []
+    current: list[Brief] = []
+    before: list[Brief] = []
     matched: Counter[str] = Counter()
-    for a in analyses:
-        entry = matcher.match(a.tree) if matcher else route_of(a.tree)[1]
-        if entry is None:
+    for b in briefs:
+        if b.entry is None or not b.period:
             continue
-        start_ns = a.tree.root_span.start_ns
-        if baseline_window is not None and baseline_window.contains(start_ns):
-            before.append(a)
-        elif _in(window, start_ns):
-            current.append(a)
-        else:
-            continue
-        matched[f"{entry.service}: {display_route(entry)}"] += 1
+        (before if b.period == BEFORE else current).append(b)
+        matched[b.entry] += 1
     if not current:
-        known = Counter(route_of(a.tree)[0] for a in analyses)
+        known = Counter(b.route for b in briefs)
         listing = ", ".join(f"{n} ({c})" for n, c in known.most_common(8))
         raise UsageError(f"no traces match route {route!r} in the window; routes seen: {listing}")
     if baseline_window is not None and not before:
@@ -332,26 +437,25 @@ def _select_route(
     return current, (before if baseline_window is not None else None), dict(matched)
 
 
-def _stats(analyses: Sequence[TraceAnalysis] | None, slo_ns: int | None) -> RouteStats:
-    durations = np.array([a.duration_ns for a in analyses or ()], dtype=np.float64)
+def _stats(briefs: Sequence[Brief] | None, slo_ns: int | None) -> RouteStats:
+    durations = np.array([b.duration_ns for b in briefs or ()], dtype=np.float64)
     if durations.size == 0:
         return RouteStats(0, 0.0, 0.0, 0.0, slo_ns)
     p50, p90, p99 = np.percentile(durations, [50, 90, 99])
     return RouteStats(int(durations.size), float(p50), float(p90), float(p99), slo_ns)
 
 
-def _summary(a: TraceAnalysis, group: str) -> TraceSummary:
-    route, entry = route_of(a.tree)
+def _summary(b: Brief, group: str) -> TraceSummary:
     return TraceSummary(
-        trace_id=a.trace.trace_id,
-        route=route,
-        service=entry.service,
-        start_ns=a.tree.root_span.start_ns,
-        duration_ns=a.duration_ns,
+        trace_id=b.trace_id,
+        route=b.route,
+        service=b.service,
+        start_ns=b.start_ns,
+        duration_ns=b.duration_ns,
         group=group,
-        critical_path_ns=sum(s.end_ns - s.start_ns for s in a.path),
-        problems=len(a.tree.problems),
-        clock_shifts=len(a.tree.shifts),
+        critical_path_ns=b.critical_path_ns,
+        problems=b.problems,
+        clock_shifts=b.clock_shifts,
     )
 
 
@@ -361,12 +465,12 @@ def _label(c: Contributor) -> str:
     )
 
 
-def _example(slow: Sequence[TraceAnalysis], trace_id: str | None) -> TraceAnalysis | None:
+def _example(slow: Sequence[Brief], trace_id: str | None) -> Brief | None:
     """The slow trace the top contributor points at, else the median slow trace."""
-    for a in slow:
-        if a.trace.trace_id == trace_id:
-            return a
-    ordered = sorted(slow, key=lambda a: a.duration_ns)
+    for b in slow:
+        if b.trace_id == trace_id:
+            return b
+    ordered = sorted(slow, key=lambda b: b.duration_ns)
     return ordered[len(ordered) // 2] if ordered else None
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.errors import SourceError, UsageError
 from tracelens.model import ReadIssue, RouteStats, Sampling, Trace
 from tracelens.sampling import FetchPlan, plan_fetch
@@ -33,7 +32,7 @@ from tracelens.sources import (
 
 @dataclass(frozen=True)
 class RemoteRead:
-    analyses: list[TraceAnalysis]
+    traces: list[Trace]  # the fetched traces, in the order they were asked for
     issues: list[ReadIssue]
     plan: FetchPlan
     sampling: Sampling
@@ -66,7 +65,7 @@ def read_remote(source: RemoteSource, g: Gathered) -> RemoteRead:
     """The analyses of what `gather` fetched, with the account of how it was chosen."""
     listed, before, plan, got, fetched = g.listed, g.before, g.plan, g.traces, g.fetched
     failed = Counter(fetched.failed.values())
-    analyses = [analyze_trace(t) for t in g.in_order() if t.spans]
+    traces = [t for t in g.in_order() if t.spans]
     slow_fetched = sum(1 for t in plan.slow_ids if t in got)
     others_fetched = sum(1 for t in plan.sampled_ids if t in got)
     baseline_from = plan.baseline_ids if before else plan.sampled_ids
@@ -99,7 +98,7 @@ def read_remote(source: RemoteSource, g: Gathered) -> RemoteRead:
         w_other = plan.others_listed / max(1, others_fetched)
         weights = dict.fromkeys(plan.slow_ids, w_slow) | dict.fromkeys(plan.sampled_ids, w_other)
     return RemoteRead(
-        analyses=analyses,
+        traces=traces,
         issues=list(source.issues),
         plan=plan,
         sampling=sampling,

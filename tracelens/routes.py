@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from tracelens.graph import SpanTree
 from tracelens.model import Span, SpanKind
-from tracelens.pertree import per_tree
 
 # How far below the root an entry span may sit: gateway -> handler -> client -> server.
 ENTRY_DEPTH = 4
@@ -110,12 +109,8 @@ def route_of(tree: SpanTree) -> tuple[str, Span]:
 
     The first entry span (breadth first) with the strongest kind of name wins: a declared route
     beats a URL path, which beats a handler name such as `FilteringWebHandler.handle`.
-    Computed once per tree within `pertree.sharing()`.
+    An analysis computes it once for its trace (`analysis.route`).
     """
-    return per_tree(tree, "route", _route_of)
-
-
-def _route_of(tree: SpanTree) -> tuple[str, Span]:
     best: tuple[int, Span] | None = None
     for _, span in entry_spans(tree):
         if span.service == "(trace)":

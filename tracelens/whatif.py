@@ -35,7 +35,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 
 import msgspec
 import numpy as np
@@ -236,7 +236,7 @@ def whatif_for_contributors(
     """
     by_id = {a.trace.trace_id: a for a in analyses}
     durations = {t: a.duration_ns if a.tree.spans else 0 for t, a in by_id.items()}
-    edits_of = _edits_by_key(findings, by_id)
+    edits_of = edits_by_key(findings, by_id)
     out: dict[Key, float | None] = {}
     for c in contributors:
         key = (c.pattern, c.service, c.operation)
@@ -248,10 +248,8 @@ def whatif_for_contributors(
     return out
 
 
-def _edits_by_key(
-    findings: Iterable[Finding], by_id: Mapping[str, TraceAnalysis]
-) -> dict[Key, dict[str, Edits]]:
-    """Each pattern key's edits, merged per trace."""
+def edits_by_key(findings: Iterable[Finding], by_id: Container[str]) -> dict[Key, dict[str, Edits]]:
+    """Each pattern key's edits, merged per trace, for the findings of traces in `by_id`."""
     edits_of: dict[Key, dict[str, Edits]] = defaultdict(dict)
     for f in findings:
         if f.trace_id not in by_id or _is_empty(f.edits):
@@ -272,13 +270,20 @@ def whatif_together(
     """The route's p90 if every cause in `keys` were fixed at once (None when none is modelled)."""
     by_id = {a.trace.trace_id: a for a in analyses}
     durations = {t: a.duration_ns if a.tree.spans else 0 for t, a in by_id.items()}
-    edits_of = _edits_by_key(findings, by_id)
+    merged = merged_edits(edits_by_key(findings, by_id), keys)
+    if not merged:
+        return None
+    rewritten = {t: whatif_duration_ns(by_id[t], e) for t, e in merged.items()}
+    return whatif_p90(durations, rewritten, q, weights)
+
+
+def merged_edits(
+    edits_of: Mapping[Key, Mapping[str, Edits]], keys: Iterable[Key]
+) -> dict[str, Edits]:
+    """Per trace, the edits of every cause in `keys` at once."""
     merged: dict[str, Edits] = {}
     for key in keys:
         for trace_id, edits in edits_of.get(key, {}).items():
             held = merged.get(trace_id)
             merged[trace_id] = edits if held is None else held.merged(edits)
-    if not merged:
-        return None
-    rewritten = {t: whatif_duration_ns(by_id[t], e) for t, e in merged.items()}
-    return whatif_p90(durations, rewritten, q, weights)
+    return merged

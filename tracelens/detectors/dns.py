@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from tracelens.analysis import TraceAnalysis
+from tracelens.analysis import TraceAnalysis, facts_of
 from tracelens.baseline import Baseline
-from tracelens.detectors.facts import MS, TraceFacts, facts_of, host_of
+from tracelens.facts import MS, TraceFacts, host_of
 from tracelens.model import ClaimPart, Edits, Finding
 from tracelens.operations import OpKey
 
@@ -195,7 +195,7 @@ class Dns:
                     "baseline_ns": base,
                     "operations": ops,
                     "on_path_ns": path_ns,
-                    "dns_share_of_path": path_ns / max(1, facts.analysis.duration_ns),
+                    "dns_share_of_path": path_ns / max(1, facts.duration_ns),
                     "example_span_ids": [spans[i].span_id for i in members[:5]],
                 },
             )

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from tracelens.analysis import TraceAnalysis
+from tracelens.analysis import TraceAnalysis, facts_of
 from tracelens.baseline import Baseline
-from tracelens.detectors.facts import MS, facts_of, failure_reason
+from tracelens.facts import MS, failure_reason
 from tracelens.model import Edits, Finding
 from tracelens.operations import OpKey
 

@@ -13,15 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from tracelens.analysis import TraceAnalysis
+from tracelens.analysis import TraceAnalysis, facts_of
 from tracelens.baseline import Baseline
-from tracelens.detectors.facts import (
-    MS,
-    TraceFacts,
-    composite_count,
-    facts_of,
-    is_cache,
-)
+from tracelens.facts import MS, TraceFacts, composite_count, is_cache
 from tracelens.model import Edits, Finding
 from tracelens.operations import OpKey
 

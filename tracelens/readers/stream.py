@@ -209,10 +209,10 @@ def _ids_on(line: bytes) -> Iterable[bytes]:
     return dict.fromkeys(_TRACE_ID.findall(line))
 
 
-def _last_lines(stream: BinaryIO) -> dict[int, list[str]]:
+def _last_lines(stream: BinaryIO, first_line: int = 1) -> dict[int, list[str]]:
     """line number -> the trace ids last mentioned on that line (the first pass)."""
     last: dict[bytes, int] = {}
-    for lineno, line in enumerate(_lines(stream), 1):
+    for lineno, line in enumerate(_lines(stream), first_line):
         for raw in _ids_on(line):
             last[raw] = lineno
     by_id: dict[str, int] = {}
@@ -228,20 +228,30 @@ def _last_lines(stream: BinaryIO) -> dict[int, list[str]]:
     return ends
 
 
-def _read_lines(stream: BinaryIO, name: str, issues: list[ReadIssue] | None) -> Iterator[Trace]:
+def _read_lines(
+    stream: BinaryIO,
+    name: str,
+    issues: list[ReadIssue] | None,
+    *,
+    first_line: int = 1,
+    leading: bool = True,
+) -> Iterator[Trace]:
+    """The traces of a run of JSON lines; `first_line` numbers the stream's first line, and a
+    `leading` run (the start of its file) decides on its first document whether this is a trace
+    file at all."""
     stream.seek(0)
-    ends = _last_lines(stream)
+    ends = _last_lines(stream, first_line)
     stream.seek(0)
     pending: dict[str, tuple[list[Span], str]] = {}
     emitted: set[str] = set()
-    first_json = True
-    for lineno, line in enumerate(_lines(stream), 1):
+    first_json = leading
+    for lineno, line in enumerate(_lines(stream), first_line):
         if line.isspace():  # no copy of a long line, unlike strip()
             continue
         origin = f"{name}:{lineno}"
         sink = Sink(origin, issues)
         try:
-            add_json(line.removeprefix(_BOM) if lineno == 1 else line, sink)
+            add_json(line.removeprefix(_BOM) if lineno == 1 and leading else line, sink)
         except msgspec.DecodeError as e:
             sink.skip(f"not valid JSON ({e})")
             continue

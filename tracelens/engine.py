@@ -1,0 +1,134 @@
+"""Where the map steps run: `Engine(jobs)` holds the shards, in this process or in worker processes.
+
+    with Engine(jobs=2) as engine:
+        mapped = engine.load(pieces("traces.jsonl"), scope)    # read and analyse, in parallel
+        parts = engine.run(profile_of, baseline_ids)           # one result per shard
+        profile = merge_profile(parts)
+
+With one job the single shard lives in this process. With more, each shard lives in its own
+worker process (a one-worker `ProcessPoolExecutor` per shard, so that a step reaches the shard
+that holds its traces, as Dask reaches data on its workers): pieces of the input go out while
+the input is still being cut, and only the steps' small results come back. The steps are the
+functions of stages.py; the engine only decides where they run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from types import TracebackType
+from typing import Any, TypeVar
+
+from tracelens.model import Trace
+from tracelens.readers.pieces import Piece
+from tracelens.stages import Brief, Mapped, Scope, Shard, map_piece, map_traces
+
+R = TypeVar("R")
+
+_shard = Shard()  # in a worker process: the shard it holds
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group; the parent stops the workers itself, and a
+    # traceback per worker would bury its one-line message.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _load(piece: Piece, number: int, scope: Scope) -> Mapped:
+    return map_piece(_shard, piece, number, scope)
+
+
+def _add(traces: list[Trace], number: int, scope: Scope) -> list[Brief]:
+    return map_traces(_shard, traces, number, scope)
+
+
+def _run(step: Callable[..., R], args: tuple[Any, ...]) -> R:
+    return step(_shard, *args)
+
+
+def default_jobs() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return max(1, os.cpu_count() or 1)
+
+
+class Engine:
+    """Shards of the analysed traces, and the steps run on each of them."""
+
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = max(1, jobs)
+        self._local = Shard()
+        self._pools: list[ProcessPoolExecutor] = []
+        if self.jobs > 1:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["tracelens.engine"])
+            self._pools = [
+                ProcessPoolExecutor(1, mp_context=context, initializer=_ignore_interrupts)
+                for _ in range(self.jobs)
+            ]
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(cancel=error is not None)
+
+    def close(self, *, cancel: bool = False) -> None:
+        for pool in self._pools:
+            pool.shutdown(wait=not cancel, cancel_futures=True)
+        self._pools = []
+
+    def load(
+        self,
+        pieces: Iterable[Piece],
+        scope: Scope,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Mapped]:
+        """Read and analyse every piece into the shards; each piece's result, in input order."""
+        results: list[Mapped] = []
+        briefs = 0
+
+        def collect(result: Mapped) -> None:
+            nonlocal briefs
+            results.append(result)
+            briefs += len(result.briefs)
+            if progress is not None:
+                progress(briefs)
+
+        if not self._pools:
+            for number, piece in enumerate(pieces):
+                collect(map_piece(self._local, piece, number, scope))
+            return results
+        pending: deque[Future[Mapped]] = deque()
+        for number, piece in enumerate(pieces):
+            pool = self._pools[number % len(self._pools)]
+            pending.append(pool.submit(_load, piece, number, scope))
+            while len(pending) > 2 * len(self._pools):  # bounds the pieces held in memory
+                collect(pending.popleft().result())
+        while pending:
+            collect(pending.popleft().result())
+        return results
+
+    def add(self, traces: Iterable[Trace], number: int, scope: Scope) -> list[Brief]:
+        """Analyse traces already in this process (a backend's, the store's) into a shard."""
+        if not self._pools:
+            return map_traces(self._local, traces, number, scope)
+        return self._pools[0].submit(_add, list(traces), number, scope).result()
+
+    def run(self, step: Callable[..., R], *args: Any) -> list[R]:
+        """`step(shard, *args)` on every shard, the results in shard order."""
+        if not self._pools:
+            return [step(self._local, *args)]
+        futures = [pool.submit(_run, step, args) for pool in self._pools]
+        return [f.result() for f in futures]

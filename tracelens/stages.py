@@ -1,0 +1,224 @@
+"""The map and reduce steps of `slowest`, as functions of explicit data: a `Shard` and arguments.
+
+    shard = Shard()
+    briefs = map_piece(shard, piece, number, scope)    # map: read + tree + path + facts
+    part = profile_of(shard, baseline_ids)             # reduce 1 input: merge_profile(parts)
+    found = detect_in(shard, profile, detectors, ids)  # map 2: findings, kept on the shard
+    ...
+
+A shard holds the analyses of some of the input's traces, where they were made (this process, a
+worker process, a Dask worker); only what a step returns travels: a `Brief` per trace, profile
+parts, findings, path times, what-if durations, all far smaller than the traces. Every step reads
+nothing but its shard and its arguments, so running the shards in one process or in several gives
+the same answer (engine.py runs them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from tracelens.analysis import TraceAnalysis, analyze_trace
+from tracelens.attribution import ClaimRow, Claims, claim_rows, trace_contributions
+from tracelens.baseline import Baseline, ProfilePart, profile_part
+from tracelens.detectors import Detector, detect_all
+from tracelens.errors import SourceError
+from tracelens.facts import trace_facts
+from tracelens.model import Edits, Finding, ReadIssue, Segment, Span, Trace
+from tracelens.readers.pieces import Piece, read_piece
+from tracelens.routes import RouteMatcher, display_route
+from tracelens.sources import Window
+from tracelens.whatif import whatif_duration_ns
+
+Key = tuple[str, str, str]  # (pattern, service, operation), as attribution.Key
+CURRENT, BEFORE = "current", "before"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which traces the run analyses: the route (None: every route) and the windows."""
+
+    matcher: RouteMatcher | None = None
+    window: Window | None = None
+    baseline_window: Window | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Brief:
+    """What the reduce steps know of one trace without holding it."""
+
+    trace_id: str
+    piece: int  # the input piece it was read from, in input order
+    start_ns: int  # the root's
+    duration_ns: int
+    route: str  # routes.route_of
+    service: str  # of the route's entry span
+    entry: str | None  # "service: route" of the entry span that matched; None: not the route
+    period: str  # CURRENT, BEFORE, or "" outside both windows
+    critical_path_ns: int
+    problems: int
+    clock_shifts: int
+
+    @property
+    def analysed(self) -> bool:
+        return self.entry is not None and bool(self.period)
+
+
+@dataclass
+class Shard:
+    """The analyses of the traces a shard read, and the parts of traces that may continue in
+    another piece of the same file (`loose`, joined by the engine once reading is done)."""
+
+    analyses: list[TraceAnalysis] = field(default_factory=list)
+    pieces: list[int] = field(default_factory=list)  # the piece each analysis was read from
+    loose: list[tuple[int, Trace]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """What mapping a piece returns."""
+
+    briefs: list[Brief]
+    issues: list[ReadIssue]
+    failed: SourceError | None = None  # a whole file of a directory that could not be read
+
+
+def _in(window: Window | None, t_ns: int) -> bool:
+    return window is None or window.contains(t_ns)
+
+
+def map_traces(
+    shard: Shard, traces: Iterable[Trace], number: int, scope: Scope, *, loose: bool = False
+) -> list[Brief]:
+    """Analyse traces into the shard; the briefs of those in a window. With `loose`, a trace that
+    is not analysed is kept aside as it may be part of a trace split over pieces."""
+    briefs: list[Brief] = []
+    window, before = scope.window, scope.baseline_window
+    for trace in traces:
+        if not trace.spans:
+            continue
+        first_ns = min(s.start_ns for s in trace.spans)
+        if not (_in(window, first_ns) or (before is not None and before.contains(first_ns))):
+            if loose:
+                shard.loose.append((number, trace))
+            continue
+        a = analyze_trace(trace, with_facts=False)
+        root = a.tree.root_span
+        entry = scope.matcher.match(a.tree) if scope.matcher else a.route[1]
+        if before is not None and before.contains(root.start_ns):
+            period = BEFORE
+        elif _in(window, root.start_ns):
+            period = CURRENT
+        else:
+            period = ""
+        brief = Brief(
+            trace_id=trace.trace_id,
+            piece=number,
+            start_ns=root.start_ns,
+            duration_ns=root.end_ns - root.start_ns,
+            route=a.route[0],
+            service=a.route[1].service,
+            entry=f"{entry.service}: {display_route(entry)}" if entry is not None else None,
+            period=period,
+            critical_path_ns=sum(s.end_ns - s.start_ns for s in a.path),
+            problems=len(a.tree.problems),
+            clock_shifts=len(a.tree.shifts),
+        )
+        briefs.append(brief)
+        if brief.analysed:
+            shard.analyses.append(replace(a, facts=trace_facts(a.tree, a.path)))
+            shard.pieces.append(number)
+        elif loose:
+            shard.loose.append((number, trace))
+    return briefs
+
+
+def map_piece(shard: Shard, piece: Piece, number: int, scope: Scope) -> Mapped:
+    """Read one piece of the input and analyse its traces into the shard."""
+    issues: list[ReadIssue] = []
+    try:
+        briefs = map_traces(
+            shard, read_piece(piece, issues), number, scope, loose=piece.lines is not None
+        )
+    except SourceError as e:
+        if piece.path is None:
+            raise
+        # One unreadable file must not hide the rest of a directory.
+        name = piece.name
+        issues.append(ReadIssue(name, str(e).removeprefix(f"{name}: ")))
+        return Mapped([], issues, failed=e)
+    return Mapped(briefs, issues)
+
+
+def take_parts(shard: Shard, trace_ids: frozenset[str]) -> list[tuple[int, Trace]]:
+    """Remove and return (piece, part) of these traces: they continue in another piece."""
+    taken = [(n, t) for n, t in shard.loose if t.trace_id in trace_ids]
+    shard.loose = [(n, t) for n, t in shard.loose if t.trace_id not in trace_ids]
+    kept = [(n, a) for n, a in zip(shard.pieces, shard.analyses, strict=True)]
+    taken += [(n, a.trace) for n, a in kept if a.trace.trace_id in trace_ids]
+    kept = [(n, a) for n, a in kept if a.trace.trace_id not in trace_ids]
+    shard.pieces = [n for n, _ in kept]
+    shard.analyses = [a for _, a in kept]
+    return taken
+
+
+def drop_loose(shard: Shard) -> None:
+    """Forget the parts kept aside; reading is over."""
+    shard.loose = []
+
+
+def profile_of(shard: Shard, trace_ids: frozenset[str]) -> ProfilePart:
+    """The baseline profile's part from this shard's baseline traces."""
+    return profile_part(a for a in shard.analyses if a.trace.trace_id in trace_ids)
+
+
+def detect_in(
+    shard: Shard,
+    profile: Baseline,
+    detectors: Sequence[Detector],
+    trace_ids: frozenset[str],
+) -> dict[str, tuple[Finding, ...]]:
+    """Run the detectors on these traces; their findings stay on the shard and are returned."""
+    found: dict[str, tuple[Finding, ...]] = {}
+    analyses = shard.analyses
+    for n, a in enumerate(analyses):
+        if a.trace.trace_id in trace_ids:
+            findings = detect_all(a, profile, detectors)
+            analyses[n] = replace(a, findings=findings)
+            found[a.trace.trace_id] = findings
+    return found
+
+
+def claims_of(shard: Shard, trace_ids: frozenset[str]) -> dict[str, list[ClaimRow]]:
+    """Each of these traces' claim rows (attribution.claims_from joins them in trace order)."""
+    return {
+        a.trace.trace_id: claim_rows([a]) for a in shard.analyses if a.trace.trace_id in trace_ids
+    }
+
+
+def contributions_of(
+    shard: Shard, claims: Claims, trace_ids: frozenset[str]
+) -> dict[str, tuple[dict[Key, int], dict[Key, int]]]:
+    """Each of these traces' path time and calls per contributor."""
+    return {
+        a.trace.trace_id: trace_contributions(a, claims)
+        for a in shard.analyses
+        if a.trace.trace_id in trace_ids
+    }
+
+
+def whatif_of(shard: Shard, edits: Mapping[str, Mapping[str, Edits]]) -> dict[str, dict[str, int]]:
+    """For each named fix (fix -> trace id -> edits), the new duration of each edited trace."""
+    by_id = {a.trace.trace_id: a for a in shard.analyses}
+    return {
+        fix: {t: whatif_duration_ns(by_id[t], e) for t, e in per_trace.items() if t in by_id}
+        for fix, per_trace in edits.items()
+    }
+
+
+def example_of(shard: Shard, trace_id: str) -> tuple[tuple[Segment, ...], dict[str, Span]] | None:
+    """The critical path and spans of one trace, when this shard holds it."""
+    for a in shard.analyses:
+        if a.trace.trace_id == trace_id:
+            return a.path, {s.span_id: s for s in a.tree.spans}
+    return None
