@@ -63,7 +63,6 @@ def _add_critical_path(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="table: a waterfall per trace (default); jsonl: one JSON object per segment with "
         "traceID, spanID, service, operation, start_us, end_us",
     )
-    _add_jobs(p)
     p.set_defaults(run=_run_critical_path)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -58,6 +59,16 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def workers_can_start() -> bool:
+    """Whether worker processes can start here: they import the main module again, which a
+    session typed into an interpreter (`python -`, the REPL) does not have as a file."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return (path is None and getattr(main, "__spec__", None) is not None) or (
+        path is not None and os.path.isfile(path)
+    )
+
+
 class Engine:
     """Shards of the analysed traces, and the steps run on each of them."""
 
@@ -85,7 +96,12 @@ class Engine:
         self.close(cancel=error is not None)
 
     def close(self, *, cancel: bool = False) -> None:
+        """Stop the workers; with `cancel` (an error, Ctrl-C) without waiting for their work."""
         for pool in self._pools:
+            if cancel:
+                # shutdown() lets a running step finish; an interrupted run must stop now.
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()
             pool.shutdown(wait=not cancel, cancel_futures=True)
         self._pools = []
 

@@ -34,7 +34,7 @@ from tracelens.answer import Report
 from tracelens.attribution import baseline_weights, claims_from, dense_times, rank, too_small
 from tracelens.baseline import merge_profile
 from tracelens.detectors import Detector, default_detectors
-from tracelens.engine import Engine, default_jobs
+from tracelens.engine import Engine, default_jobs, workers_can_start
 from tracelens.errors import SourceError, UsageError
 from tracelens.model import (
     Contributor,
@@ -63,7 +63,7 @@ from tracelens.stages import (
     take_parts,
     whatif_of,
 )
-from tracelens.whatif import edits_by_key, merged_edits, whatif_p90
+from tracelens.whatif import whatif_p90
 
 Progress = Callable[[int], None]  # called with the number of traces read so far
 PARALLEL_BYTES = 16 << 20  # smaller inputs are read in this process: workers cost a start-up
@@ -87,13 +87,13 @@ def slowest(
     limit: int = 2000,
     sample: int = 1000,
     fetch_progress: FetchProgress | None = None,
-    jobs: int | None = None,
+    jobs: int | None = 1,
 ) -> Report:
     """Explain what makes the route's slow requests slow, against its baseline requests.
 
     From a backend, at most `limit` requests are listed per window and the baseline is a seeded
-    sample of `sample` traces. `jobs` worker processes read and analyse trace files (default:
-    every core, for inputs big enough to gain from them); the answer is the same for any number.
+    sample of `sample` traces. `jobs` worker processes read and analyse trace files big enough to
+    gain from them (None: one per core); the answer is the same for any number.
     `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
     """
     clock = _Stopwatch(timings)
@@ -198,7 +198,7 @@ def _explain(
     profile = merge_profile(engine.run(profile_of, base_ids))
     clock.lap("baseline profile")
     chosen = tuple(detectors) if detectors is not None else default_detectors()
-    found = _merged(engine.run(detect_in, profile, chosen, current_ids | base_ids))
+    found = _merged(engine.run(detect_in, profile, chosen, current_ids | base_ids, slow_ids))
     clock.lap("detectors")
 
     contributors: tuple[Contributor, ...] = ()
@@ -221,18 +221,12 @@ def _explain(
             times, claims.summaries, seed=seed, resamples=resamples, top=top, base_weights=strata
         )
     clock.lap("attribution + bootstrap")
-    findings = [f for b in current for f in found.get(b.trace_id, ())]
     durations_of = {b.trace_id: b.duration_ns for b in current}
-    edits_of = edits_by_key(findings, durations_of)
-    fixes = {
-        _label(c): edits_of[(c.pattern, c.service, c.operation)]
-        for c in contributors
-        if c.pattern and (c.pattern, c.service, c.operation) in edits_of
-    }
-    rewritten = _rewritten(engine.run(whatif_of, fixes))
+    fixes = {_label(c): [(c.pattern, c.service, c.operation)] for c in contributors if c.pattern}
+    rewritten = _rewritten(engine.run(whatif_of, fixes, current_ids))
     contributors = tuple(
         replace(c, whatif_p90_ns=whatif_p90(durations_of, rewritten[_label(c)], 90, weights))
-        if _label(c) in rewritten
+        if rewritten.get(_label(c))
         else replace(c, whatif_p90_ns=None)
         for c in contributors
     )
@@ -252,9 +246,9 @@ def _explain(
     ]
     together = None
     if len(helpful) > 1:
-        merged = merged_edits(edits_of, [(c.pattern, c.service, c.operation) for c in helpful])
-        if merged:
-            new = _rewritten(engine.run(whatif_of, {"together": merged}))["together"]
+        keys = [(c.pattern, c.service, c.operation) for c in helpful]
+        new = _rewritten(engine.run(whatif_of, {"together": keys}, current_ids))["together"]
+        if new:
             together = whatif_p90(durations_of, new, 90, weights)
 
     example = _example(slow, contributors[0].example_trace_id if contributors else None)
@@ -339,7 +333,7 @@ class _Stopwatch:
 
 def _jobs_for(src: Source, jobs: int | None) -> int:
     """Worker processes worth starting: only for trace files, and big enough ones."""
-    if not isinstance(src, FileSource) or src.path == "-":
+    if not isinstance(src, FileSource) or src.path == "-" or not workers_can_start():
         return 1
     if jobs is None:
         jobs = default_jobs()

@@ -24,11 +24,11 @@ from tracelens.baseline import Baseline, ProfilePart, profile_part
 from tracelens.detectors import Detector, detect_all
 from tracelens.errors import SourceError
 from tracelens.facts import trace_facts
-from tracelens.model import Edits, Finding, ReadIssue, Segment, Span, Trace
+from tracelens.model import Finding, ReadIssue, Segment, Span, Trace
 from tracelens.readers.pieces import Piece, read_piece
 from tracelens.routes import RouteMatcher, display_route
 from tracelens.sources import Window
-from tracelens.whatif import whatif_duration_ns
+from tracelens.whatif import edits_by_key, merged_edits, whatif_duration_ns
 
 Key = tuple[str, str, str]  # (pattern, service, operation), as attribution.Key
 CURRENT, BEFORE = "current", "before"
@@ -177,15 +177,19 @@ def detect_in(
     profile: Baseline,
     detectors: Sequence[Detector],
     trace_ids: frozenset[str],
+    wanted: frozenset[str],
 ) -> dict[str, tuple[Finding, ...]]:
-    """Run the detectors on these traces; their findings stay on the shard and are returned."""
+    """Run the detectors on the traces in `trace_ids`; the findings stay on the shard, and those
+    of the traces in `wanted` (the ones the report lists) are returned."""
     found: dict[str, tuple[Finding, ...]] = {}
     analyses = shard.analyses
     for n, a in enumerate(analyses):
-        if a.trace.trace_id in trace_ids:
+        trace_id = a.trace.trace_id
+        if trace_id in trace_ids:
             findings = detect_all(a, profile, detectors)
             analyses[n] = replace(a, findings=findings)
-            found[a.trace.trace_id] = findings
+            if trace_id in wanted:
+                found[trace_id] = findings
     return found
 
 
@@ -207,13 +211,22 @@ def contributions_of(
     }
 
 
-def whatif_of(shard: Shard, edits: Mapping[str, Mapping[str, Edits]]) -> dict[str, dict[str, int]]:
-    """For each named fix (fix -> trace id -> edits), the new duration of each edited trace."""
-    by_id = {a.trace.trace_id: a for a in shard.analyses}
-    return {
-        fix: {t: whatif_duration_ns(by_id[t], e) for t, e in per_trace.items() if t in by_id}
-        for fix, per_trace in edits.items()
-    }
+def whatif_of(
+    shard: Shard, fixes: Mapping[str, Sequence[Key]], trace_ids: frozenset[str]
+) -> dict[str, dict[str, int]]:
+    """For each fix (a name -> the pattern keys it fixes at once), the new duration of each of
+    these traces that the fix's findings edit (whatif.py)."""
+    out: dict[str, dict[str, int]] = {fix: {} for fix in fixes}
+    for a in shard.analyses:
+        trace_id = a.trace.trace_id
+        if trace_id not in trace_ids or not a.findings:
+            continue
+        edits_of = edits_by_key(a.findings, (trace_id,))
+        for fix, keys in fixes.items():
+            merged = merged_edits(edits_of, keys)
+            if merged:
+                out[fix][trace_id] = whatif_duration_ns(a, merged[trace_id])
+    return out
 
 
 def example_of(shard: Shard, trace_id: str) -> tuple[tuple[Segment, ...], dict[str, Span]] | None:

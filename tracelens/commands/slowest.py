@@ -17,6 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tracelens.answer import Report
 from tracelens.commands.backend import FetchBar, config_defaults, open_from_args, show_notices
+from tracelens.engine import default_jobs
 from tracelens.errors import TracelensError, UsageError
 from tracelens.pipeline import slowest
 from tracelens.remote import failure_line
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             limit=args.limit,
             sample=args.sample,
             fetch_progress=fetch_bar.update,
-            jobs=args.jobs,
+            jobs=args.jobs or default_jobs(),
         )
 
     sampling = report.selection.sampling

@@ -33,12 +33,13 @@ from tracelens.readers.stream import (
     _HEAD_BYTES,
     _NL,
     _check_text,
-    _files,
     _finished,
     _is_lines,
+    _looks_like_lines,
     _open,
     _read_lines,
     _read_stream,
+    files_in,
     read_file,
 )
 
@@ -72,10 +73,7 @@ def pieces(path: str | os.PathLike[str]) -> Iterator[Piece]:
         return
     root = Path(path)
     if root.is_dir():
-        files = _files(root)
-        if not files:
-            raise SourceError(f"{root}: directory holds no files")
-        for file in files:
+        for file in files_in(root):
             yield Piece(name=str(file), path=str(file))
         return
     if not root.exists():
@@ -98,7 +96,10 @@ def _stream_pieces(path: Path | None, name: str) -> Iterator[Piece]:
     try:
         parts = split_traces(data)
     except msgspec.DecodeError:
-        parts = None  # not JSON as a whole: the document reader says why, or reads lines
+        if _looks_like_lines(data):  # lines longer than the sniffed head
+            yield from _line_pieces(data, io.BytesIO(), name)
+            return
+        parts = None  # not JSON: the document reader says why
     if parts is None:
         yield Piece(name=name, document=data)
         return

@@ -279,12 +279,15 @@ def _read_lines(
             yield finish(tid, spans, origin)
 
 
-def _files(root: Path) -> list[Path]:
-    """Regular files under `root`, sorted, skipping hidden files and directories."""
+def files_in(root: Path) -> list[Path]:
+    """Regular files under `root`, sorted, skipping hidden files and directories; SourceError
+    when there are none."""
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         found.extend(Path(dirpath, f) for f in filenames if not f.startswith("."))
+    if not found:
+        raise SourceError(f"{root}: directory holds no files")
     return sorted(found)
 
 
@@ -295,9 +298,7 @@ def read_path(path: str | os.PathLike[str], issues: list[ReadIssue] | None) -> I
         return
     root = Path(path)
     if root.is_dir():
-        files = _files(root)
-        if not files:
-            raise SourceError(f"{root}: directory holds no files")
+        files = files_in(root)
         failed: list[SourceError] = []
         for file in files:
             try:
