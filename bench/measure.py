@@ -8,7 +8,7 @@ callgrind instruction count net of an empty run.
 Peak memory is what the whole process tree held: the child reports its own high-water mark
 (VmHWM, free while running), and a sampler adds up the proportional set size (Pss, so pages that
 forked workers share with their parent count once) of the child and all its descendants every
-50 ms; the larger of the two is the peak. Linux's ru_maxrss is not used for the child: it keeps
+250 ms; the larger of the two is the peak. Linux's ru_maxrss is not used for the child: it keeps
 the forking parent's peak across exec.
 
 The instruction count is the noise-free figure to compare commits by: callgrind's total Ir of a
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SAMPLE_S = 0.05
+SAMPLE_S = 0.25  # Pss walks page tables: sample the plateau, not every page fault
 
 
 @dataclass(frozen=True)
