@@ -2,7 +2,6 @@
 
     analysis = analyze_trace(trace)
     analysis.path            # segments tiling the root
-    analysis.on_path_ns      # span id -> critical-path nanoseconds held by that span
     analysis.route           # (route name, entry span), as routes.route_of names it
     analysis.facts           # per-span figures for the baseline, detectors and attribution
 
@@ -14,10 +13,9 @@ window), and `facts_of` computes it for an analysis made without.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tracelens.critical_path import critical_path, time_on_path
+from tracelens.critical_path import critical_path
 from tracelens.facts import TraceFacts, trace_facts
 from tracelens.graph import SpanTree, build_tree
 from tracelens.model import Finding, Segment, Span, Trace
@@ -29,7 +27,6 @@ class TraceAnalysis:
     trace: Trace
     tree: SpanTree
     path: tuple[Segment, ...]
-    on_path_ns: Mapping[str, int]
     route: tuple[str, Span]
     facts: TraceFacts | None = None
     findings: tuple[Finding, ...] = field(default=())
@@ -49,7 +46,6 @@ def analyze_trace(trace: Trace, *, with_facts: bool = True) -> TraceAnalysis:
         trace=trace,
         tree=tree,
         path=path,
-        on_path_ns=time_on_path(path),
         route=route_of(tree),
         facts=trace_facts(tree, path) if with_facts else None,
     )

@@ -9,6 +9,7 @@ into the same trace, other same-trace references become links; service and proce
 
 from __future__ import annotations
 
+from sys import intern
 from typing import Any
 
 import msgspec
@@ -115,6 +116,9 @@ def _tags(tags: list[KV]) -> dict[str, AttributeValue]:
     }
 
 
+_SHORT = 32  # attribute values up to this length are interned: kinds, methods, hosts, systems
+
+
 def _process_key(service: str, tags: list[KV] | None) -> str | None:
     if tags:
         found = {t.key: t.value for t in tags if t.key in _HOST_TAGS}
@@ -135,7 +139,7 @@ def _processes(processes: dict[str, Process] | None) -> dict[str, tuple[str, str
         if key is None:
             # Jaeger merges identical processes, so two ids of one service are two processes.
             key = service if services.count(service) == 1 else f"{service}#{pid}"
-        out[pid] = (service, key)
+        out[pid] = (intern(service), intern(key))
     return out
 
 
@@ -218,17 +222,21 @@ def add_spans(
                 parent = optional_span_id(js.parent_span_id)
 
             if js.process is not None:
-                service = js.process.service or "unknown_service"
-                process = _process_key(service, js.process.tags) or service
+                service = intern(js.process.service or "unknown_service")
+                process = intern(_process_key(service, js.process.tags) or service)
             else:
                 pid = js.process_id or ""
                 service, process = processes.get(pid, no_process) if processes else no_process
 
             if tags := js.tags:
                 # `_tags(tags)` inlined, ints taken as they are whatever their type says
+                # Keys and short values repeat on every span: one shared copy of each (interned)
+                # keeps a corpus's memory to its distinct strings.
                 attrs = {
-                    t.key: v
-                    if ((c := (v := t.value).__class__) is str and t.type == "string") or c is int
+                    intern(t.key): (intern(v) if len(v) <= _SHORT else v)
+                    if (c := (v := t.value).__class__) is str and t.type == "string"
+                    else v
+                    if c is int
                     else typed(t)
                     for t in tags
                 }
@@ -250,7 +258,7 @@ def add_spans(
                     sid,
                     parent,
                     service,
-                    js.operation or "",
+                    intern(js.operation) if js.operation else "",
                     kind,
                     start_ns,
                     end_ns,

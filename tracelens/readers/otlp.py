@@ -8,6 +8,7 @@ names or numbers, and `instrumentationLibrarySpans` stands in for `scopeSpans` i
 
 from __future__ import annotations
 
+from sys import intern
 from typing import Any
 
 import msgspec
@@ -149,14 +150,17 @@ def attributes(kvs: list[KeyValue]) -> dict[str, AttributeValue]:
     }
 
 
+_SHORT = 32  # attribute values up to this length are interned: kinds, methods, hosts
+
+
 def _resource(rs: ResourceSpans) -> tuple[str, str]:
     """(service, process identity) of one resource."""
     attrs = attributes(rs.resource.attributes) if rs.resource and rs.resource.attributes else {}
-    service = str(attrs.get("service.name") or "unknown_service")
+    service = intern(str(attrs.get("service.name") or "unknown_service"))
     for key in _HOST_KEYS:
         host = attrs.get(key)
         if host not in (None, ""):
-            return service, f"{service}@{host}"
+            return service, intern(f"{service}@{host}")
     return service, service
 
 
@@ -202,14 +206,15 @@ def add_resource_spans(resource_spans: list[ResourceSpans], sink: Sink) -> None:
                             sid,
                             parent,
                             service,
-                            os.name,
+                            intern(os.name),
                             kinds(os.kind, unspecified),
                             start_ns,
                             end_ns,
                             statuses(os.status.code, unset) if os.status else unset,
-                            # `attributes(kvs)` inlined: one call fewer per span
+                            # `attributes(kvs)` inlined, keys and short values interned (one copy
+                            # of each repeated string, as the Jaeger reader keeps)
                             {
-                                kv.key: s
+                                intern(kv.key): (intern(s) if len(s) <= _SHORT else s)
                                 if (s := kv.value.string_value) is not None
                                 else flat(kv.value)
                                 for kv in kvs
