@@ -8,7 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracelens.model import AttributeValue, Span, SpanKind
-from tracelens.operations import normalise_path, normalise_statement, op_key, operation_of
+from tracelens.operations import (
+    _cache,
+    normalise_path,
+    normalise_statement,
+    op_key,
+    operation_of,
+)
 
 
 def make(
@@ -151,3 +157,24 @@ def test_integer_literals_never_change_the_operation(values: list[int]):
     a, b, c = values
     s = db(f"UPDATE acct SET bal = bal + {a} WHERE id = {b} AND v < {c}")
     assert operation_of(s) == "postgresql UPDATE acct SET bal = bal + ? WHERE id = ? AND v < ?"
+
+
+def test_a_bool_and_an_equal_number_are_read_apart():
+    # False == 0 and they hash alike, but one reads "False" and the other "0".
+    assert operation_of(make("q", SpanKind.CLIENT, **{"db.statement": False})) == "False"
+    assert operation_of(make("q", SpanKind.CLIENT, **{"db.statement": 0})) == "?"
+    assert operation_of(make("q", SpanKind.CLIENT, **{"db.statement": False})) == "False"
+
+
+def test_urls_and_statements_differing_in_ids_share_one_cache_entry():
+    a = make("GET", SpanKind.CLIENT, **{"url.full": "http://inv/items/12?page=3"})
+    b = make("GET", SpanKind.CLIENT, **{"url.full": "http://inv/items/98765#top"})
+    c, d = db("SELECT * FROM t WHERE id = 5"), db("SELECT * FROM t WHERE id = 123456")
+    assert operation_of(a) == operation_of(b) == "inv /items/{id}"
+    assert operation_of(c) == operation_of(d) == "postgresql SELECT * FROM t WHERE id = ?"
+    assert (a.name, a.kind, (("url.full", "http://inv/items/{id}"),)) in _cache
+    assert (
+        c.name,
+        c.kind,
+        (("db.system", "postgresql"), ("db.statement", "SELECT * FROM t WHERE id = 0")),
+    ) in _cache

@@ -12,11 +12,14 @@ Spans doing the same thing get the same string in every trace:
 - otherwise the span name with ids and numbers stripped.
 
 Results are cached per (name, kind, relevant attributes): the function runs on every span of
-million-span corpora, and most spans repeat a handful of shapes.
+million-span corpora, and most spans repeat a handful of shapes. A URL, path or statement that
+carries ids or literals is keyed on what its normalisation reads (the URL without its query, id
+segments as `{id}`, number literals as `0`), so each distinct operation is normalised once.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -58,6 +61,13 @@ assert db_old.DB_SYSTEM == "db.system"  # the old name is still the one most age
 
 _CACHE_LIMIT = 200_000  # distinct span shapes kept; unbounded URLs must not grow memory forever
 _cache: dict[tuple[object, ...], str] = {}
+_SEGMENT_LIMIT = 100_000  # path segments kept (least recently used go first)
+_SHAPE_LIMIT = 50_000  # statement shape -> its normalised text, None where digits still show
+_shapes: dict[str, str | None] = {}
+_URL_KEYS = frozenset(HTTP_URL)
+_PATH_KEYS = frozenset(HTTP_PATH)
+_TEXT_KEYS = frozenset(DB_TEXT)
+_REDUCIBLE = _URL_KEYS | _PATH_KEYS | _TEXT_KEYS
 
 # SQL literals: quoted strings, numbers, placeholders ($1, :name, %s, %(name)s, ?), then lists.
 _SQL_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
@@ -73,6 +83,11 @@ _PORT = re.compile(r":\d*$")
 _SQL_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)")
 _SQL_VALUES = re.compile(r"(VALUES\s*\(\?\))(?:\s*,\s*\(\?\))+", re.I)
 _SPACE = re.compile(r"\s+")
+# Digit runs that may start a literal (none follows a letter, digit or `_`), and where one of them,
+# collapsed to a single `0`, outlived the folding: comments, literals and lists never leave a word
+# character in front of what follows them.
+_SQL_RUN = re.compile(r"(?<!\w)\d+")
+_SQL_RUN_LEFT = re.compile(r"(?<!\w)0")
 _SQL_VERB = re.compile(
     r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|MERGE|UPSERT|REPLACE|CALL|EXEC)\s", re.I
 )
@@ -84,6 +99,8 @@ _ID_SEGMENT = re.compile(
     r"(?=.*\d)[A-Za-z0-9_\-=+.~]{16,}|[^@/]+@[^@/]+)$",
     re.I,
 )
+_HEX = "0123456789abcdefABCDEF"
+_HEX_LETTERS = "abcdefABCDEF"
 # Ids inside free text (span names): uuids, long hex, and numbers standing alone.
 _NAME_IDS = re.compile(
     rf"{_UUID}|\b(?=[0-9a-f]*\d)[0-9a-f]{{12,}}\b|(?<![\w.\-])\d+(?![\w\-])", re.I
@@ -92,6 +109,28 @@ _NAME_IDS = re.compile(
 
 def normalise_statement(statement: str) -> str:
     """A SQL (or other query) text with comments, literals and placeholder lists folded."""
+    # Statements differing only in number literals share a shape: the patterns treat every digit
+    # alike, never start or end a match inside a run of digits, and repeat digits without bound,
+    # so a run folds the same whatever its digits and length. Where every collapsed run was
+    # folded away, the shape's text is the statement's; where one shows, fold the statement.
+    shape = _SQL_RUN.sub("0", statement)
+    try:
+        text = _shapes[shape]
+    except KeyError:
+        text = _shape_text(shape)
+    return _fold_statement(statement)[:400] if text is None else text
+
+
+def _shape_text(shape: str) -> str | None:
+    folded = _fold_statement(shape)
+    text = None if _SQL_RUN_LEFT.search(folded) else folded[:400]
+    if len(_shapes) >= _SHAPE_LIMIT:
+        _shapes.clear()
+    _shapes[shape] = text
+    return text
+
+
+def _fold_statement(statement: str) -> str:
     text = statement
     if "--" in text or "/*" in text:
         text = _SQL_COMMENT.sub(" ", text)
@@ -99,17 +138,33 @@ def normalise_statement(statement: str) -> str:
     if "(" in text:
         text = _SQL_LIST.sub("(?)", text)
         text = _SQL_VALUES.sub(r"\1", text)
-    return _SPACE.sub(" ", text).strip()[:400]
+    return _SPACE.sub(" ", text).strip()
 
 
 def normalise_path(path: str) -> str:
     """A URL path with query dropped and id-like segments replaced by `{id}`."""
-    path = path.split("?", 1)[0].split("#", 1)[0]
+    if "?" in path or "#" in path:
+        path = path.split("?", 1)[0].split("#", 1)[0]
+    return "/".join(map(_segment, path.split("/")))
+
+
+@functools.lru_cache(maxsize=_SEGMENT_LIMIT)
+def _segment(seg: str) -> str:
+    """`{id}` or the segment itself: decided by the segment alone, so cached per segment."""
+    if seg.isdecimal():  # \d+: Unicode decimal digits, as `isdecimal` takes them
+        return "{id}"
+    if len(seg) >= 8 and not seg.strip(_HEX) and seg.strip(_HEX_LETTERS):
+        return "{id}"  # all hex, with a digit: a hash, an object id, a uuid without dashes
+    if (
+        len(seg) == 36
+        and seg.count("-") == 4
+        and seg[8] == seg[13] == seg[18] == seg[23] == "-"
+        and not seg.strip(_HEX + "-")
+        and seg.strip(_HEX_LETTERS + "-")
+    ):
+        return "{id}"  # a uuid with a digit
     # Every id shape but an email has a digit: most segments skip the full pattern.
-    return "/".join(
-        "{id}" if (_DIGIT.search(seg) or "@" in seg) and _ID_SEGMENT.match(seg) else seg
-        for seg in path.split("/")
-    )
+    return "{id}" if (_DIGIT.search(seg) or "@" in seg) and _ID_SEGMENT.match(seg) else seg
 
 
 def normalise_name(name: str) -> str:
@@ -180,10 +235,42 @@ def operation_of(span: Span) -> str:
         pass
     except TypeError:  # an unhashable attribute value from a lax reader: compute uncached
         return _compute(span.name, span.kind, dict(relevant))
-    if len(_cache) >= _CACHE_LIMIT:
-        _cache.clear()
-    op = _cache[key] = _compute(span.name, span.kind, dict(relevant))
+    # Ids in the URL or literals in the statement: key on what the operation reads of them.
+    reduced = tuple([(k, _reduced(k, v)) if k in _REDUCIBLE else (k, v) for k, v in relevant])
+    if reduced != relevant:
+        key = (span.name, span.kind, reduced)
+        try:
+            return _cache[key]
+        except KeyError:
+            pass
+    op = _compute(span.name, span.kind, dict(reduced))
+    # Keys of strings only: 0, 0.0 and False are one key but read "0", "0.0" and "False", and no
+    # number or bool equals a string, so a key holding one can find no stale entry either.
+    if all(type(v) is str for _, v in reduced):
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[key] = op
     return op
+
+
+def _reduced(key: str, value: AttributeValue) -> AttributeValue:
+    """A value `_compute` reads exactly as it reads `value`, with fewer ids and literals in it.
+
+    It stays a non-empty string, so `_first` picks the same attribute. A URL keeps what precedes
+    its path (the host comes from there) and its path normalised (normalising is idempotent and
+    adds no `/`, `?` or `#`, so `_URL` splits it the same way); a path that normalises to nothing
+    becomes `?`, which normalises to nothing too; a statement becomes its shape where the shape
+    folds to the statement's text.
+    """
+    if type(value) is not str or not value:
+        return value
+    if key in _TEXT_KEYS:
+        shape = _SQL_RUN.sub("0", value)
+        text = _shapes[shape] if shape in _shapes else _shape_text(shape)
+        return value if text is None else shape
+    if key in _URL_KEYS and (match := _URL.match(value)):
+        return value[: match.end(1)] + normalise_path(match.group(2))
+    return normalise_path(value) or "?"  # a path, or a URL `_compute` takes as one
 
 
 def op_key(span: Span) -> OpKey:
