@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,8 +28,10 @@ from tracelens.report import csv as csv_report
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("engine") / "demo.jsonl"
     subprocess.run(
-        [sys.executable, "-m", "tracelens", "demo", "--out", str(out), "--requests", "160"]
-        + ["--inject", "slow_query,sequential", "--seed", "5"],
+        [
+            *(sys.executable, "-m", "tracelens", "demo", "--out", str(out), "--requests", "160"),
+            *("--inject", "slow_query,sequential", "--seed", "5"),
+        ],
         check=True,
         capture_output=True,
     )
@@ -67,7 +71,8 @@ def test_the_answer_is_the_same_read_whole_in_pieces_and_by_two_workers(
     in_pieces = _answer(corpus, jobs=1)
     monkeypatch.setattr(pipeline, "PARALLEL_BYTES", 0)
     by_workers = _answer(corpus, jobs=2)
-    assert "n_plus_one" in whole and "slow_query" in whole
+    assert "n_plus_one" in whole
+    assert "slow_query" in whole
     assert in_pieces == whole
     assert by_workers == whole
 
@@ -107,15 +112,14 @@ def test_ctrl_c_stops_the_workers_without_a_traceback(corpus: Path, tmp_path: Pa
             with corpus.open("rb") as part:
                 shutil.copyfileobj(part, out)
     run = subprocess.Popen(
-        [sys.executable, "-m", "tracelens", "slowest", "--source", str(big), "--route", "result"]
-        + ["--jobs", "2"],
+        [
+            *(sys.executable, "-m", "tracelens", "slowest", "--source", str(big)),
+            *("--route", "result", "--jobs", "2"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
-        import signal
-        import time
-
         time.sleep(2.5)
         run.send_signal(signal.SIGINT)
         _, err = run.communicate(timeout=30)

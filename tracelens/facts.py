@@ -299,7 +299,9 @@ def trace_facts(tree: SpanTree, path: Sequence[Segment]) -> TraceFacts:
     operations = operations_in(tree)
     # One tuple per distinct key of the trace, not one per span: a trace repeats a few keys.
     distinct: dict[OpKey, OpKey] = {}
-    keys = [distinct.setdefault(k, k) for k in zip([s.service for s in spans], operations)]
+    keys = [
+        distinct.setdefault(k, k) for k in zip([s.service for s in spans], operations, strict=True)
+    ]
     named = [op or s.name or "(unnamed)" for op, s in zip(operations, spans, strict=True)]
     self_ns, heads = gaps_ns(tree)
     on_path = [0] * n
