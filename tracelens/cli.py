@@ -18,6 +18,7 @@ from rich.markup import escape
 from tracelens import __version__
 from tracelens.commands.backend import add_source_options, positive_int
 from tracelens.errors import TracelensError
+from tracelens.report.safe import visible
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -106,6 +107,13 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--csv", metavar="FILE", help="write the ranked contributors as CSV")
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown report for write-ups")
     p.add_argument("--json", action="store_true", help="print JSON instead of the terminal report")
+    p.add_argument(
+        "--verbose",
+        "--all",
+        action="store_true",
+        help="show everything: every contributor, the histogram, the evidence, a p90 trace's "
+        "critical path and the method (default: the summary and the top contributors)",
+    )
     p.add_argument("--jaeger-ui", metavar="URL", help="Jaeger UI base URL for trace links")
     p.add_argument("--grafana-url", metavar="URL", help="Grafana base URL for Tempo trace links")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
@@ -241,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except TracelensError as e:
-        stderr.print(f"[red]error:[/] {escape(str(e))}", markup=True, soft_wrap=True)
+        # messages quote input (names, paths, ids): never let it drive the terminal
+        stderr.print(f"[red]error:[/] {escape(visible(e))}", markup=True, soft_wrap=True)
         return e.exit_code
     except KeyboardInterrupt:
         stderr.print("interrupted", soft_wrap=True)
@@ -252,5 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             os._exit(130)
         return 130
     except BrokenPipeError:
-        sys.stderr.close()
+        # `tracelens ... | head`: the reader has gone, so stop quietly as Unix tools do; stdout
+        # goes to /dev/null so the interpreter's last flush cannot fail again at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0

@@ -194,7 +194,9 @@ def _explain(
 
     slow_ids = {a.trace.trace_id for a in slow}
     base_ids = {a.trace.trace_id for a in base}
-    example = _example(slow, contributors[0].example_trace_id if contributors else None)
+    # The waterfalls show what a p90 request and a typical request look like.
+    example = _nearest(slow, stats.p90_ns)
+    typical = _nearest(base, float(np.median([a.duration_ns for a in base]))) if base else None
     selection = Selection(
         route=route_label,
         matched=matched,
@@ -236,6 +238,8 @@ def _explain(
         ),
         example_path=example.path if example else (),
         example_spans={s.span_id: s for s in example.tree.spans} if example else {},
+        typical_path=typical.path if typical else (),
+        typical_spans={s.span_id: s for s in typical.tree.spans} if typical else {},
         warnings=tuple(f"{i.origin}: {i.message}" for i in issues[:20]),
         too_small=too_small(len(slow), len(base)),
         whatif_together_p90_ns=together,
@@ -361,13 +365,9 @@ def _label(c: Contributor) -> str:
     )
 
 
-def _example(slow: Sequence[TraceAnalysis], trace_id: str | None) -> TraceAnalysis | None:
-    """The slow trace the top contributor points at, else the median slow trace."""
-    for a in slow:
-        if a.trace.trace_id == trace_id:
-            return a
-    ordered = sorted(slow, key=lambda a: a.duration_ns)
-    return ordered[len(ordered) // 2] if ordered else None
+def _nearest(analyses: Sequence[TraceAnalysis], target_ns: float) -> TraceAnalysis | None:
+    """The trace whose duration is nearest `target_ns` (ties: the earlier one), or None."""
+    return min(analyses, key=lambda a: abs(a.duration_ns - target_ns), default=None)
 
 
 def _skipped(issues: Sequence[ReadIssue]) -> dict[str, int]:
