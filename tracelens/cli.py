@@ -106,6 +106,11 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--top", type=int, default=10, help="contributors to show (10)")
     p.add_argument("--csv", metavar="FILE", help="write the ranked contributors as CSV")
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown report for write-ups")
+    p.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write one self-contained HTML page: histogram, contributors, waterfalls",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of the terminal report")
     p.add_argument(
         "--verbose",

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -133,16 +135,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_files(report: Report, args: argparse.Namespace) -> None:
     from tracelens.report import csv as csv_report
-    from tracelens.report import markdown
+    from tracelens.report import html, markdown
 
-    targets = (
+    ui = {"jaeger_ui": args.jaeger_ui, "grafana_url": args.grafana_url}
+    targets: tuple[tuple[str | None, Callable[[Report, TextIO], None]], ...] = (
         (args.csv, csv_report.render),
-        (
-            args.markdown,
-            lambda report, out: markdown.render(
-                report, out, jaeger_ui=args.jaeger_ui, grafana_url=args.grafana_url
-            ),
-        ),
+        (args.markdown, lambda report, out: markdown.render(report, out, **ui)),
+        (args.html, lambda report, out: html.render(report, out, **ui)),
     )
     for path, render in targets:
         if not path:
