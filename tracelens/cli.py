@@ -34,7 +34,52 @@ def build_parser() -> argparse.ArgumentParser:
     _add_slowest(sub)
     _add_demo(sub)
     _add_export(sub)
+    _add_routes(sub)
+    _add_trace(sub)
     return parser
+
+
+# --- routes and trace ----------------------------------------------------------------------
+def _add_routes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "routes",
+        help="list the routes in the window with request counts and p50/p90/p99",
+        description="Each route (the page `slowest --route` explains) with its request count and "
+        "p50/p90/p99, slowest p90 first; routes over --slo are marked.",
+    )
+    add_source_options(p)
+    p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
+    p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
+    p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
+    p.add_argument("--slo", help="latency objective for p90, e.g. 3s: routes over it are marked")
+    p.add_argument("--sort", choices=("p90", "count"), default="p90", help="(default p90)")
+    p.set_defaults(run=_run_routes, baseline_start=None, baseline_end=None, baseline_since=None)
+
+
+def _run_routes(args: argparse.Namespace) -> int:
+    from tracelens.commands.routes import run
+
+    return run(args)
+
+
+def _add_trace(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "trace",
+        help="show one trace: its critical path, the patterns in it, clock-skew repairs",
+        description="One trace's critical path as a waterfall, the patterns the detectors find "
+        "in it alone (those that need no baseline, such as N+1), and every clock-skew shift and "
+        "repair applied. TARGET is a trace id in --source (default the local store) or a file.",
+    )
+    p.add_argument("target", metavar="ID|FILE", help="hex trace id, or a trace file")
+    add_source_options(p)
+    p.add_argument("--json", action="store_true", help="the same as JSON, for scripts")
+    p.set_defaults(run=_run_trace)
+
+
+def _run_trace(args: argparse.Namespace) -> int:
+    from tracelens.commands.trace import run
+
+    return run(args)
 
 
 # --- critical-path -------------------------------------------------------------------------
