@@ -38,7 +38,7 @@ from tracelens.report import (
     sampling_lines,
     window_text,
 )
-from tracelens.report.facts import Fix, fixes, nearest_p90, overlaps, together
+from tracelens.report.facts import Fix, fixes, nearest_p90, overlaps, together, trace_row
 from tracelens.report.links import TraceLinks
 from tracelens.report.safe import visible
 from tracelens.report.words import cause, label, shorten
@@ -132,8 +132,14 @@ def sections(
 
 
 def _p90_trace(report: Report, links: TraceLinks) -> Iterator[RenderableType]:
-    """The trace nearest p90 and its links: one request to open and look at."""
-    row = nearest_p90(report)
+    """The trace nearest p90 and its links: one request to open and look at.
+
+    It is the trace whose critical path --verbose draws (the slow trace nearest p90), when the
+    report holds one, so the two never name different traces.
+    """
+    drawn = next((s.trace_id for s in report.example_spans.values()), None)
+    row = trace_row(report, drawn) if drawn else None
+    row = row or nearest_p90(report)
     if row is None:
         return
     yield Text()
