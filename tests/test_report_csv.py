@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.report_sample import CONTRIBUTORS, sample_report
+from tests.report_sample import CONTRIBUTORS, FINDINGS, sample_report
 from tracelens.report import COLUMNS
 from tracelens.report import csv as csv_report
+from tracelens.report.safe import is_inert, visible
 
 STABLE = (
     "rank,pattern,service,operation,slow_ms,baseline_ms,excess_ms,share,ci_low_ms,ci_high_ms,"
@@ -61,7 +62,7 @@ def test_missing_values_are_empty_cells():
     assert (third[0]["ci_low_ms"], third[0]["ci_high_ms"]) == ("", "")
 
 
-@pytest.mark.parametrize("danger", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize("danger", ["=1+1", "+1", "-1", "@SUM(A1)", '=HYPERLINK("http://x","y")'])
 def test_text_a_spreadsheet_would_run_as_a_formula_is_escaped(danger):
     evil = replace(
         CONTRIBUTORS[0],
@@ -71,9 +72,42 @@ def test_text_a_spreadsheet_would_run_as_a_formula_is_escaped(danger):
         pattern=danger,
         example_trace_id=danger,
     )
-    (row,) = rows(replace(sample_report(), contributor_rows=(evil,)))
+    # the summary a row shows is its example trace's finding's
+    finding = replace(
+        FINDINGS[2], trace_id=danger, pattern=danger, service=danger, operation=danger
+    )
+    finding = replace(finding, summary=danger)
+    report = replace(sample_report(), contributor_rows=(evil,), finding_rows=(finding,))
+    (row,) = rows(report)
     for column in ("pattern", "service", "operation", "summary", "example_trace_id"):
         assert row[column] == "'" + danger
+
+
+@pytest.mark.parametrize("danger", ["\tx", "\rx", "\x1b[2J", "\x1b]8;;http://x\x07", "a\nb"])
+def test_control_characters_are_written_as_escapes_so_no_cell_starts_a_formula(danger):
+    evil = replace(CONTRIBUTORS[2], service=danger, operation=danger)
+    text = rendered(replace(sample_report(), contributor_rows=(evil,)))
+    assert not any(ch in text for ch in "\t\x1b\x07")
+    (row,) = rows(replace(sample_report(), contributor_rows=(evil,)))
+    assert row["operation"] == visible(danger)
+    assert "\n" not in row["operation"]
+
+
+def test_each_row_summary_describes_its_own_example_trace():
+    report = sample_report()
+    by_rank = {int(r["rank"]): r for r in rows(report)}
+    for c in report.contributor_rows:
+        own = [
+            f
+            for f in report.finding_rows
+            if f.trace_id == c.example_trace_id
+            and (f.pattern, f.service, f.operation) == (c.pattern, c.service, c.operation)
+        ]
+        if own:
+            assert by_rank[c.rank]["summary"] == own[0].summary
+    # the N+1 row's core summary (41 queries) is of its example trace; the DNS one's is not
+    assert by_rank[2]["summary"] != CONTRIBUTORS[1].summary
+    assert "took 5.0 s" in by_rank[2]["summary"]
 
 
 def test_negative_numbers_stay_numbers():
@@ -83,11 +117,11 @@ def test_negative_numbers_stay_numbers():
     assert float(row["share"]) < 0
 
 
-def test_commas_quotes_and_newlines_survive_a_round_trip():
+def test_commas_and_quotes_survive_a_round_trip_and_newlines_stay_visible():
     awkward = 'SELECT "a", b\nFROM t'
     odd = replace(CONTRIBUTORS[2], operation=awkward)
     (row,) = rows(replace(sample_report(), contributor_rows=(odd,)))
-    assert row["operation"] == awkward
+    assert row["operation"] == 'SELECT "a", b\\nFROM t'
 
 
 def test_harmless_text_is_left_alone():
@@ -96,9 +130,11 @@ def test_harmless_text_is_left_alone():
 
 
 @given(st.text())
-def test_any_text_round_trips_and_never_starts_a_formula(text):
-    odd = replace(CONTRIBUTORS[2], operation=text, summary=text)
+def test_any_text_round_trips_visibly_and_never_starts_a_formula(text):
+    odd = replace(CONTRIBUTORS[2], operation=text, service=text)
     (row,) = rows(replace(sample_report(), contributor_rows=(odd,)))
-    formula = text.startswith(("=", "+", "-", "@", "\t", "\r"))
-    for column in ("operation", "summary"):
-        assert row[column] == ("'" + text if formula else text)
+    shown = visible(text)
+    formula = shown.lstrip(" ").startswith(("=", "+", "-", "@"))
+    for column in ("operation", "service"):
+        assert row[column] == ("'" + shown if formula else shown)
+        assert is_inert(row[column])

@@ -29,33 +29,61 @@ def rendered(report, width: int = 100, **options) -> str:
     return buf.getvalue()
 
 
-def test_the_terminal_report_matches_the_golden_file(golden):
-    golden("terminal.txt", rendered(sample_report(), jaeger_ui="http://localhost:16686"))
+def test_the_terminal_report_matches_the_golden_files(golden):
+    golden("terminal.txt", rendered(sample_report(), width=80))
+    golden(
+        "terminal-verbose.txt",
+        rendered(sample_report(), width=80, verbose=True, jaeger_ui="http://localhost:16686"),
+    )
 
 
-@pytest.mark.parametrize("width", [60, 100, 150])
-def test_every_width_shows_every_contributor_within_the_width(width):
-    text = rendered(sample_report(), width=width, jaeger_ui="http://localhost:16686")
+@pytest.mark.parametrize("width", [60, 80, 100, 160])
+def test_every_width_fits_with_no_trailing_spaces_and_every_contributor(width):
+    text = rendered(sample_report(), width=width, verbose=True, jaeger_ui="http://j:16686")
+    lines = text.splitlines()
+    assert all(len(line) <= width for line in lines if "http://" not in line)
+    assert not [line for line in lines if line != line.rstrip()]
     for c in CONTRIBUTORS:
         assert f"{c.rank}" in text
         assert c.service in text
-    too_wide = [line for line in text.splitlines() if len(line) > width]
-    assert all("http://" in line for line in too_wide)  # only links run on unbroken
     assert "Evidence" in text
     assert "What to fix first" in text
 
 
-def test_narrow_terminals_keep_the_interval_and_what_if_inside_the_contributor_cell():
-    text = rendered(sample_report(), width=60)
-    assert "95% CI 7.9–9.5 s" in text
-    assert "fixed: p90 4.1 s (−73%)" in text
+def test_the_first_25_lines_at_80_columns_answer_the_question():
+    head = "\n".join(rendered(sample_report(), width=80).splitlines()[:25])
+    assert "Why is /api/orders/{id} slow?" in head
+    assert "p50 1.2 s · p90 15.2 s · p99 21.7 s" in head
+    assert "SLO breached: p90 15.2 s > 3 s" in head
+    assert "What to fix first (p90 now 15.2 s)" in head
+    assert "4.1 s −73%" in head  # the top fix and its what-if
+    assert "all 3 together" not in head  # the sample sets no together p90
+    assert "12 slow (p90 and above) vs 60 typical (p50 and below)" in head
 
 
-def test_wide_terminals_give_slow_and_baseline_their_own_columns():
-    header = next(
-        line for line in rendered(sample_report(), width=150).splitlines() if "contributor" in line
+def test_wider_terminals_get_more_columns_and_whole_names():
+    narrow = rendered(sample_report(), width=80)
+    wide = rendered(sample_report(), width=160)
+    header = next(line for line in wide.splitlines() if line.lstrip().startswith("#  contributor"))
+    assert header.split()[:4] == ["#", "contributor", "extra", "share"]
+    assert {"slow", "typical", "calls", "traces"} <= set(header.split())
+    assert "N+1 · orders: SELECT * FROM order_items WHERE order_id = ?" in wide
+    assert (
+        "slow"
+        not in next(
+            line for line in narrow.splitlines() if line.lstrip().startswith("#  contributor")
+        ).split()
     )
-    assert header.split()[:6] == ["#", "contributor", "slow", "base", "excess", "share"]
+
+
+def test_long_names_are_shortened_in_the_middle_never_cut_at_the_end():
+    long_op = "GET /api/" + "very-long-segment/" * 8 + "tail-that-tells"
+    odd = replace(CONTRIBUTORS[2], operation=long_op)
+    text = rendered(replace(sample_report(), contributor_rows=(odd,)), width=80)
+    (row,) = [line for line in text.splitlines() if line.lstrip().startswith("3?")]
+    assert "…" in row
+    assert row.split("…")[1].split()[0].endswith("tells")
+    assert len(row) <= 80
 
 
 def test_no_color_turns_off_every_escape_even_on_a_forced_terminal(monkeypatch):
@@ -68,23 +96,24 @@ def test_no_color_turns_off_every_escape_even_on_a_forced_terminal(monkeypatch):
     assert "SLO breached" in plain
 
 
-def test_a_breached_slo_is_stated_with_both_numbers():
-    assert "SLO breached: p90 15.2 s > 3 s" in rendered(sample_report())
-
-
-def test_a_met_slo_is_stated_too():
+def test_a_met_slo_is_stated_and_each_fix_says_whether_it_meets_the_slo():
     report = sample_report()
-    met = replace(report, stats=replace(report.stats, slo_ns=20 * S))
+    met = replace(report, stats=replace(report.stats, slo_ns=12 * S))
     text = rendered(met)
-    assert "within SLO: p90 15.2 s ≤ 20 s" in text
-    assert "breached" not in text
+    assert "SLO breached: p90 15.2 s > 12 s" in text
+    (dns,) = [line for line in text.splitlines() if "11 s −28%" in line]
+    assert dns.rstrip().endswith("met")
+    (n1,) = [line for line in text.splitlines() if "4.1 s −73%" in line]
+    assert n1.rstrip().endswith("met")
+    within = rendered(replace(report, stats=replace(report.stats, slo_ns=20 * S)))
+    assert "within SLO: p90 15.2 s ≤ 20 s" in within
 
 
 def test_sample_sizes_and_skipped_traces_are_reported():
-    text = rendered(sample_report())
-    assert "analysed 120 of 150 traces; 30 failed to fetch" in text
-    assert "slow: p90 and above, 12 traces" in text
-    assert "matched: api: GET /api/orders/{id} (112)" in text
+    text = rendered(sample_report(), verbose=True)
+    assert "120 of 150 traces: 12 slow" in text
+    assert "analysed 120 of 150 traces; 30 failed to fetch" in text  # the method
+    assert "api: GET /api/orders/{id} (112)" in text
 
 
 def test_before_after_mode_shows_the_baseline_window_p90():
@@ -95,7 +124,7 @@ def test_before_after_mode_shows_the_baseline_window_p90():
 
 
 def test_the_histogram_marks_the_p90_and_slo_buckets():
-    lines = rendered(sample_report()).splitlines()
+    lines = rendered(sample_report(), verbose=True).splitlines()
     (p90_line,) = [line for line in lines if "◀ p90" in line]
     (slo_line,) = [line for line in lines if "◀ SLO" in line]
     assert p90_line.split()[:4] == ["10", "s", "–", "20"]
@@ -115,13 +144,16 @@ def test_histogram_buckets_follow_the_one_two_five_series():
     assert terminal.bucket_edges_ns(0, 0) == [1000, 2000]
 
 
-def test_unsure_rows_are_marked_and_explained():
+def test_unsure_rows_are_marked_and_their_what_if_carries_the_caveat():
     text = rendered(sample_report())
     assert "may be noise: their 95% interval includes 0" in text
-    assert "too few traces" not in text
-    assert " 3? " in text
-    assert " 4? " in text
-    assert " 1? " not in text
+    ranks = [line.split()[0] for line in text.splitlines() if line.strip()]
+    assert "3?" in ranks
+    assert "4?" in ranks
+    assert "1?" not in ranks
+    (seq,) = [line for line in text.splitlines() if "15.1 s" in line]
+    assert "−1%?" in seq  # the sequential row is noise: its what-if says so
+    assert "so may its what-if" in text
 
 
 def test_a_clear_result_has_no_warning_until_the_sample_is_flagged_too_small():
@@ -132,30 +164,41 @@ def test_a_clear_result_has_no_warning_until_the_sample_is_flagged_too_small():
     assert "too few traces to conclude: only 12 slow and 60 baseline traces" in flagged
 
 
-def test_findings_show_evidence_and_links_to_each_configured_ui():
+def test_evidence_is_in_words_with_each_trace_labelled_and_links_to_each_ui():
     text = rendered(
         sample_report(),
         width=150,
+        verbose=True,
         jaeger_ui="http://jaeger:16686",
         grafana_url="https://grafana.example",
     )
     assert f"http://jaeger:16686/trace/{EXAMPLE}" in text
     assert "https://grafana.example/explore?" in text
-    assert "calls=41, parent=OrderLoader.load, per_call_ns=200 ms" in text
-    assert "41 spans: SELECT order_items" in text  # names from the example trace's spans
-    assert "(5 found)" in text
+    assert f"one trace, {EXAMPLE} (10 s): 41 identical queries" in text
+    assert "fixing it there saves 8 s" in text
+    assert "mean over the slow set: 9.1 s per slow request vs 400 ms typical (41 vs 2" in text
+    assert "found 5×" in text
+    assert "per_call_ns" not in text  # no raw field dumps: those are in --json
+    assert "calls=41" not in text
 
 
 def test_without_a_ui_only_the_trace_id_is_printed():
-    text = rendered(sample_report())
-    assert f"trace {EXAMPLE}" in text
+    text = rendered(sample_report(), verbose=True)
+    assert f"one trace, {EXAMPLE}" in text
     assert "http" not in text
 
 
-def test_the_critical_path_folds_repeated_calls_into_one_row():
+def test_the_default_report_hides_the_detail_and_says_how_to_see_it():
     text = rendered(sample_report())
+    assert "Evidence" not in text
+    assert "--verbose" in text
+
+
+def test_the_critical_path_folds_repeated_calls_into_one_row():
+    text = rendered(sample_report(), verbose=True)
     (row,) = [line for line in text.splitlines() if "orders: SELECT order_items" in line]
-    assert row.rstrip().endswith("8.2 s  ×41")
+    assert row.rstrip().endswith("8.2 s    ×41")
+    assert "nearest p90" in text
 
 
 def test_a_five_thousand_call_path_draws_quickly():
@@ -176,7 +219,7 @@ def test_a_five_thousand_call_path_draws_quickly():
         path.append(Segment(sid, (1 + 2 * k) * MS, (3 + 2 * k) * MS))
     report = replace(sample_report(), example_path=tuple(path), example_spans=spans)
     began = time.perf_counter()
-    text = rendered(report)
+    text = rendered(report, verbose=True)
     assert time.perf_counter() - began < 2
     assert "×5000" in text
 
@@ -197,17 +240,34 @@ def test_an_empty_report_still_renders():
         trace_rows=(),
     )
     for width in (40, 60, 100):
-        text = rendered(empty, width=width)
+        text = rendered(empty, width=width, verbose=True)
         assert "no contributors" in text
         assert "all traces in the source" in text
 
 
-def test_what_if_lines_give_the_new_p90_and_the_change():
-    text = rendered(sample_report(), width=150)
-    assert "fix N+1 · orders: SELECT * FROM order_items WHERE order_id = ? → p90 4.1 s (−73%)" in (
-        text
+def test_what_if_rows_give_the_new_p90_the_change_and_all_fixes_together():
+    report = replace(
+        sample_report(), whatif_together_p90_ns=2.5 * S, whatif_together=("a", "b", "c")
     )
-    assert f"trace {SLOW_IDS[9]}" in text
+    text = rendered(report, width=80)
+    (top,) = [line for line in text.splitlines() if "4.1 s −73%" in line]
+    assert top.split()[0] == "1"
+    (both,) = [line for line in text.splitlines() if "all 3 together" in line]
+    assert "2.5 s −84%" in both
+    assert both.rstrip().endswith("met")
+    assert f"one trace, {SLOW_IDS[9]}" in rendered(report, verbose=True, width=150)
+
+
+def test_causes_acting_on_the_same_calls_are_said_to_overlap():
+    report = sample_report()
+    dns = next(f for f in report.finding_rows if f.pattern == "dns")
+    n1 = next(
+        f for f in report.finding_rows if f.trace_id == dns.trace_id or f.pattern == "n_plus_one"
+    )
+    shared = replace(dns, trace_id=n1.trace_id, span_ids=(n1.span_ids[0],))
+    text = rendered(replace(report, finding_rows=(*report.finding_rows, shared)), width=80)
+    assert "#1 and #2 act on the same calls" in text
+    assert "#1 and #2 act on the same calls" not in rendered(report, width=80)
 
 
 def test_before_after_without_a_p90_rise_says_there_is_no_regression():

@@ -45,6 +45,9 @@ class Report:
     # The p90 if every pattern cause that lowers p90 on its own were fixed together, and which.
     whatif_together_p90_ns: float | None = None
     whatif_together: tuple[str, ...] = ()
+    # A typical (baseline) trace beside the example slow one, for side-by-side waterfalls.
+    typical_path: tuple[Segment, ...] = ()
+    typical_spans: Mapping[str, Span] = field(default_factory=dict)
 
     @property
     def contributors(self) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from rich.markup import escape
 from tracelens import __version__
 from tracelens.commands.backend import add_source_options, positive_int
 from tracelens.errors import TracelensError
+from tracelens.report.safe import visible
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -33,7 +34,52 @@ def build_parser() -> argparse.ArgumentParser:
     _add_slowest(sub)
     _add_demo(sub)
     _add_export(sub)
+    _add_routes(sub)
+    _add_trace(sub)
     return parser
+
+
+# --- routes and trace ----------------------------------------------------------------------
+def _add_routes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "routes",
+        help="list the routes in the window with request counts and p50/p90/p99",
+        description="Each route (the page `slowest --route` explains) with its request count and "
+        "p50/p90/p99, slowest p90 first; routes over --slo are marked.",
+    )
+    add_source_options(p)
+    p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
+    p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
+    p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
+    p.add_argument("--slo", help="latency objective for p90, e.g. 3s: routes over it are marked")
+    p.add_argument("--sort", choices=("p90", "count"), default="p90", help="(default p90)")
+    p.set_defaults(run=_run_routes, baseline_start=None, baseline_end=None, baseline_since=None)
+
+
+def _run_routes(args: argparse.Namespace) -> int:
+    from tracelens.commands.routes import run
+
+    return run(args)
+
+
+def _add_trace(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "trace",
+        help="show one trace: its critical path, the patterns in it, clock-skew repairs",
+        description="One trace's critical path as a waterfall, the patterns the detectors find "
+        "in it alone (those that need no baseline, such as N+1), and every clock-skew shift and "
+        "repair applied. TARGET is a trace id in --source (default the local store) or a file.",
+    )
+    p.add_argument("target", metavar="ID|FILE", help="hex trace id, or a trace file")
+    add_source_options(p)
+    p.add_argument("--json", action="store_true", help="the same as JSON, for scripts")
+    p.set_defaults(run=_run_trace)
+
+
+def _run_trace(args: argparse.Namespace) -> int:
+    from tracelens.commands.trace import run
+
+    return run(args)
 
 
 # --- critical-path -------------------------------------------------------------------------
@@ -104,7 +150,19 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--top", type=int, default=10, help="contributors to show (10)")
     p.add_argument("--csv", metavar="FILE", help="write the ranked contributors as CSV")
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown report for write-ups")
+    p.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write one self-contained HTML page: histogram, contributors, waterfalls",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of the terminal report")
+    p.add_argument(
+        "--verbose",
+        "--all",
+        action="store_true",
+        help="show everything: every contributor, the histogram, the evidence, a p90 trace's "
+        "critical path and the method (default: the summary and the top contributors)",
+    )
     p.add_argument("--jaeger-ui", metavar="URL", help="Jaeger UI base URL for trace links")
     p.add_argument("--grafana-url", metavar="URL", help="Grafana base URL for Tempo trace links")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
@@ -240,7 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except TracelensError as e:
-        stderr.print(f"[red]error:[/] {escape(str(e))}", markup=True, soft_wrap=True)
+        # messages quote input (names, paths, ids): never let it drive the terminal
+        stderr.print(f"[red]error:[/] {escape(visible(e))}", markup=True, soft_wrap=True)
         return e.exit_code
     except KeyboardInterrupt:
         stderr.print("interrupted", soft_wrap=True)
@@ -251,5 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             os._exit(130)
         return 130
     except BrokenPipeError:
-        sys.stderr.close()
+        # `tracelens ... | head`: the reader has gone, so stop quietly as Unix tools do; stdout
+        # goes to /dev/null so the interpreter's last flush cannot fail again at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0

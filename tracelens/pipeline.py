@@ -58,7 +58,7 @@ from tracelens.stages import (
     contributions_of,
     detect_in,
     drop_loose,
-    example_of,
+    examples_of,
     profile_of,
     take_parts,
     whatif_of,
@@ -251,8 +251,13 @@ def _explain(
         if new:
             together = whatif_p90(durations_of, new, 90, weights)
 
-    example = _example(slow, contributors[0].example_trace_id if contributors else None)
-    held = [e for e in engine.run(example_of, example.trace_id) if e] if example else []
+    # The waterfalls show what a p90 request and a typical request look like.
+    example = _nearest(slow, stats.p90_ns)
+    typical = _nearest(base, float(np.median([b.duration_ns for b in base]))) if base else None
+    shown = [t.trace_id for t in (example, typical) if t is not None]
+    held = _merged(engine.run(examples_of, frozenset(shown)))
+    example_path, example_spans = held.get(example.trace_id, ((), {})) if example else ((), {})
+    typical_path, typical_spans = held.get(typical.trace_id, ((), {})) if typical else ((), {})
     selection = Selection(
         route=route_label,
         matched=matched,
@@ -288,8 +293,10 @@ def _explain(
             )
             for b in (*current, *(before or ()))
         ),
-        example_path=held[0][0] if held else (),
-        example_spans=held[0][1] if held else {},
+        example_path=example_path,
+        example_spans=example_spans,
+        typical_path=typical_path,
+        typical_spans=typical_spans,
         warnings=tuple(f"{i.origin}: {i.message}" for i in issues[:20]),
         too_small=too_small(len(slow), len(base)),
         whatif_together_p90_ns=together,
@@ -459,13 +466,9 @@ def _label(c: Contributor) -> str:
     )
 
 
-def _example(slow: Sequence[Brief], trace_id: str | None) -> Brief | None:
-    """The slow trace the top contributor points at, else the median slow trace."""
-    for b in slow:
-        if b.trace_id == trace_id:
-            return b
-    ordered = sorted(slow, key=lambda b: b.duration_ns)
-    return ordered[len(ordered) // 2] if ordered else None
+def _nearest(briefs: Sequence[Brief], target_ns: float) -> Brief | None:
+    """The trace whose duration is nearest `target_ns` (ties: the earlier one), or None."""
+    return min(briefs, key=lambda b: abs(b.duration_ns - target_ns), default=None)
 
 
 def _skipped(issues: Sequence[ReadIssue]) -> dict[str, int]:

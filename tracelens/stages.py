@@ -229,9 +229,12 @@ def whatif_of(
     return out
 
 
-def example_of(shard: Shard, trace_id: str) -> tuple[tuple[Segment, ...], dict[str, Span]] | None:
-    """The critical path and spans of one trace, when this shard holds it."""
-    for a in shard.analyses:
-        if a.trace.trace_id == trace_id:
-            return a.path, {s.span_id: s for s in a.tree.spans}
-    return None
+def examples_of(
+    shard: Shard, trace_ids: frozenset[str]
+) -> dict[str, tuple[tuple[Segment, ...], dict[str, Span]]]:
+    """The critical path and spans of each of these traces this shard holds (the waterfalls)."""
+    return {
+        a.trace.trace_id: (a.path, {s.span_id: s for s in a.tree.spans})
+        for a in shard.analyses
+        if a.trace.trace_id in trace_ids
+    }

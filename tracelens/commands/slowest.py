@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -21,6 +23,7 @@ from tracelens.engine import default_jobs
 from tracelens.errors import TracelensError, UsageError
 from tracelens.pipeline import slowest
 from tracelens.remote import failure_line
+from tracelens.report.safe import visible
 from tracelens.sources import RemoteSource, Window
 from tracelens.timespec import parse_duration_ns, parse_time_ns
 
@@ -101,13 +104,15 @@ def run(args: argparse.Namespace) -> int:
     sampling = report.selection.sampling
     lost = failure_line(sampling, len(report.trace_rows)) if sampling else None
     if lost:
-        stderr.print(f"[yellow]warning:[/] {escape(lost)}", soft_wrap=True)
+        stderr.print(f"[yellow]warning:[/] {escape(visible(lost))}", soft_wrap=True)
     for warning in report.warnings[:5]:
-        stderr.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        stderr.print(f"[yellow]warning:[/] {escape(visible(warning))}", soft_wrap=True)
     if report.selection.skipped:
         skipped = sum(report.selection.skipped.values())
         reasons = "; ".join(f"{n}× {why}" for why, n in report.selection.skipped.items())
-        stderr.print(f"[yellow]skipped {skipped} traces:[/] {escape(reasons)}", soft_wrap=True)
+        stderr.print(
+            f"[yellow]skipped {skipped} traces:[/] {escape(visible(reasons))}", soft_wrap=True
+        )
 
     _write_files(report, args)
     if args.json:
@@ -117,7 +122,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         from tracelens.report import terminal
 
-        terminal.render(report, sys.stdout, jaeger_ui=args.jaeger_ui, grafana_url=args.grafana_url)
+        terminal.render(
+            report,
+            sys.stdout,
+            jaeger_ui=args.jaeger_ui,
+            grafana_url=args.grafana_url,
+            verbose=args.verbose,
+        )
     if args.fail_on_slo and report.stats.breaches_slo:
         return SLO_BREACHED
     return 0
@@ -125,16 +136,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_files(report: Report, args: argparse.Namespace) -> None:
     from tracelens.report import csv as csv_report
-    from tracelens.report import markdown
+    from tracelens.report import html, markdown
 
-    targets = (
+    ui = {"jaeger_ui": args.jaeger_ui, "grafana_url": args.grafana_url}
+    targets: tuple[tuple[str | None, Callable[[Report, TextIO], None]], ...] = (
         (args.csv, csv_report.render),
-        (
-            args.markdown,
-            lambda report, out: markdown.render(
-                report, out, jaeger_ui=args.jaeger_ui, grafana_url=args.grafana_url
-            ),
-        ),
+        (args.markdown, lambda report, out: markdown.render(report, out, **ui)),
+        (args.html, lambda report, out: html.render(report, out, **ui)),
     )
     for path, render in targets:
         if not path:

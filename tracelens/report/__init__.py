@@ -216,8 +216,14 @@ def whatif_change(report: Report, c: Contributor) -> float | None:
     return (after - before) / before
 
 
-def contributor_record(c: Contributor, ndigits: int = 1) -> dict[str, Cell]:
-    """One contributor as an ordered record (keys are `COLUMNS`), durations in milliseconds."""
+def contributor_record(
+    c: Contributor, ndigits: int = 1, summary: str | None = None
+) -> dict[str, Cell]:
+    """One contributor as an ordered record (keys are `COLUMNS`), durations in milliseconds.
+
+    `summary` replaces the contributor's own (the most common one among its findings) so that
+    it can describe the row's example trace.
+    """
     share = finite(c.share)
     calls_digits = ndigits + 1
     slow_calls, baseline_calls = finite(c.slow_calls), finite(c.baseline_calls)
@@ -241,7 +247,7 @@ def contributor_record(c: Contributor, ndigits: int = 1) -> dict[str, Cell]:
         "baseline_calls": (
             None if baseline_calls is None else round(baseline_calls, calls_digits) + 0.0
         ),
-        "summary": c.summary or None,
+        "summary": (c.summary if summary is None else summary) or None,
     }
 
 

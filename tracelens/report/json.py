@@ -17,6 +17,8 @@ from tracelens import __version__
 from tracelens.answer import Report
 from tracelens.model import Finding, RouteStats, Sampling, Selection
 from tracelens.report import contributor_record, ms, percentile_name, sample_counts
+from tracelens.report.facts import row_summary
+from tracelens.report.safe import json_inert
 
 SCHEMA_VERSION = 1
 _DIGITS = 3  # microsecond precision in milliseconds
@@ -123,7 +125,10 @@ def document(report: Report) -> dict[str, Any]:
         "stats": _stats(report.stats),
         "baseline_stats": _stats(report.baseline_stats),
         "too_small": report.too_small,
-        "contributors": [contributor_record(c, ndigits=_DIGITS) for c in contributors],
+        "contributors": [
+            contributor_record(c, ndigits=_DIGITS, summary=row_summary(report, c))
+            for c in contributors
+        ],
         "whatif_together": {
             "fixes": list(report.whatif_together),
             "p90_ms": ms(report.whatif_together_p90_ns, _DIGITS),
@@ -136,5 +141,5 @@ def document(report: Report) -> dict[str, Any]:
 
 def render(report: Report, out: TextIO) -> None:
     """Write the report as indented JSON followed by a newline."""
-    json.dump(document(report), out, indent=2, ensure_ascii=False, allow_nan=False)
-    out.write("\n")
+    text = json.dumps(document(report), indent=2, ensure_ascii=False, allow_nan=False)
+    out.write(json_inert(text) + "\n")

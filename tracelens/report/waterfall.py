@@ -21,6 +21,7 @@ from rich.text import Text
 
 from tracelens.graph import SpanTree
 from tracelens.model import Segment
+from tracelens.report.safe import visible
 
 NS_PER_MS = 1_000_000
 _FIXED_COLUMNS = 58  # what the other columns and padding need before the bar gets the rest
@@ -48,8 +49,8 @@ def _rows(tree: SpanTree, path: Sequence[Segment]) -> list[_Row]:
         last = rows[-1] if rows else None
         if (
             last is not None
-            and last.service == sp.service
-            and last.operation == sp.name
+            and last.service == visible(sp.service)
+            and last.operation == visible(sp.name)
             and last.end_ns == seg.start_ns
         ):
             last.end_ns = seg.end_ns
@@ -57,7 +58,9 @@ def _rows(tree: SpanTree, path: Sequence[Segment]) -> list[_Row]:
             last.segments += 1
         else:
             length = seg.end_ns - seg.start_ns
-            rows.append(_Row(sp.service, sp.name, seg.start_ns, seg.end_ns, length, 1))
+            rows.append(
+                _Row(visible(sp.service), visible(sp.name), seg.start_ns, seg.end_ns, length, 1)
+            )
     return rows
 
 
@@ -96,8 +99,8 @@ def header(tree: SpanTree, path: Sequence[Segment]) -> Text:
     """The trace's one-line heading: id, root operation, duration and sizes."""
     root = tree.root_span
     return Text.assemble(
-        (f"trace {tree.trace_id}", "bold"),
-        f"  {root.service}: {root.name}  {_ms(root.end_ns - root.start_ns)} ms, "
+        (f"trace {visible(tree.trace_id)}", "bold"),
+        f"  {visible(root.service)}: {visible(root.name)}  {_ms(root.end_ns - root.start_ns)} ms, "
         f"{len(tree.spans)} spans, {len(path)} path segments",
     )
 
@@ -106,8 +109,8 @@ def notes(tree: SpanTree) -> list[Text]:
     """One line per clock-skew shift, and one summing up the repaired problems."""
     lines = [
         Text(
-            f"clock skew: {s.service} span {s.span_id} moved {_ms(s.shift_ns)} ms "
-            f"relative to {s.parent_service} ({s.reason})",
+            f"clock skew: {visible(s.service)} span {visible(s.span_id)} moved "
+            f"{_ms(s.shift_ns)} ms relative to {visible(s.parent_service)} ({visible(s.reason)})",
             style="yellow",
         )
         for s in tree.shifts

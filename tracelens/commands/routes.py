@@ -1,0 +1,93 @@
+"""`tracelens routes`: each route in the window with its request count and p50/p90/p99.
+
+Sorted by p90 (or by count); routes whose p90 is over `--slo` are marked. Files and the store are
+read whole; a Jaeger or Tempo backend lists its routes, then each route's request durations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from rich.table import Table
+from rich.text import Text
+
+from tracelens.commands.backend import config_defaults, open_from_args, show_notices
+from tracelens.commands.single import analyses, route_name
+from tracelens.commands.slowest import windows
+from tracelens.errors import UsageError
+from tracelens.report import duration
+from tracelens.report.safe import visible
+from tracelens.report.terminal import make_console, without_trailing_spaces
+from tracelens.sources import DEFAULT_WINDOW_NS, RemoteSource, Source, Window
+from tracelens.timespec import parse_duration_ns
+
+
+@dataclass(frozen=True, slots=True)
+class RouteLatency:
+    name: str
+    count: int
+    p50_ns: float
+    p90_ns: float
+    p99_ns: float
+
+
+def latency(name: str, durations_ns: list[int]) -> RouteLatency:
+    p50, p90, p99 = np.percentile(np.asarray(durations_ns, dtype=np.float64), [50, 90, 99])
+    return RouteLatency(name, len(durations_ns), float(p50), float(p90), float(p99))
+
+
+def route_latencies(source: Source, window: Window | None, limit: int) -> list[RouteLatency]:
+    """Every route's latency in the window, from whole traces or from a backend's listing."""
+    by_route: dict[str, list[int]] = {}
+    if isinstance(source, RemoteSource):
+        now = time.time_ns()
+        bounds = Window(*(window or Window()).bounds(DEFAULT_WINDOW_NS, now))
+        for name in source.routes(bounds):
+            listed = source.requests(name, bounds, limit)
+            by_route[name] = [s.duration_ns for s in listed.summaries]
+    else:
+        for a in analyses(source, window):
+            by_route.setdefault(route_name(a), []).append(a.duration_ns)
+    return [latency(name, ds) for name, ds in by_route.items() if ds]
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_defaults(args, ("source", "slo"))
+    current, _ = windows(args, time.time_ns())
+    show_notices(make_console(sys.stderr))
+    source = open_from_args(args, config)
+    slo_ns = parse_duration_ns(args.slo) if args.slo else None
+    rows = route_latencies(source, current, args.limit)
+    if not rows:
+        raise UsageError("no traces in the selected window; widen --since/--start/--end")
+    if args.sort == "count":
+        rows.sort(key=lambda r: (-r.count, r.name))
+    else:
+        rows.sort(key=lambda r: (-r.p90_ns, r.name))
+    console = make_console(sys.stdout)
+    table = Table(box=None, padding=(0, 1), pad_edge=False)
+    table.add_column("route", overflow="fold")
+    for name in ("requests", "p50", "p90", "p99"):
+        table.add_column(name, justify="right", no_wrap=True)
+    if slo_ns is not None:
+        table.add_column(f"SLO {duration(slo_ns)}", no_wrap=True)
+    for r in rows:
+        cells: list[str | Text] = [
+            visible(r.name),
+            str(r.count),
+            duration(r.p50_ns),
+            duration(r.p90_ns),
+            duration(r.p99_ns),
+        ]
+        if slo_ns is not None:
+            over = r.p90_ns > slo_ns
+            cells.append(Text("over" if over else "ok", style="bold red" if over else "green"))
+        table.add_row(*cells)
+    with console.capture() as captured:
+        console.print(table)
+    sys.stdout.write(without_trailing_spaces(captured.get()))
+    return 0
