@@ -13,7 +13,7 @@ from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.baseline import build_baseline
 from tracelens.detectors import default_detectors, detect_all
 from tracelens.model import Finding, Trace
-from tracelens.routes import display_route, route_of
+from tracelens.routes import display_route
 from tracelens.sources import Source, Window
 
 
@@ -22,15 +22,16 @@ def analyse(trace: Trace) -> TraceAnalysis:
 
 
 def analyses(source: Source, window: Window | None) -> Iterator[TraceAnalysis]:
-    """Each trace of the source in the window, with its tree and critical path."""
+    """Each trace of the source in the window, with its tree, critical path and route (not the
+    per-span facts: listing routes needs none)."""
     for trace in source.traces(window):
         if trace.spans:
-            yield analyze_trace(trace)
+            yield analyze_trace(trace, with_facts=False)
 
 
 def route_name(analysis: TraceAnalysis) -> str:
     """The page a trace served, as `slowest --route` matches it: "web: GET /result/[id]"."""
-    _, entry = route_of(analysis.tree)
+    _, entry = analysis.route
     return f"{entry.service}: {display_route(entry)}"
 
 
