@@ -11,25 +11,46 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import NoReturn, cast
 
 from rich.console import Console
 from rich.markup import escape
 
 from tracelens import __version__
-from tracelens.commands.backend import add_source_options, positive_int
+from tracelens.commands.backend import add_source_options
+from tracelens.commands.options import (
+    baseline_percentile,
+    percentile,
+    positive_int,
+    resamples,
+    web_url,
+    whole_number,
+)
 from tracelens.errors import TracelensError
 from tracelens.report.safe import visible
 
 Command = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line: the problem, then where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tracelens",
         description="Why is p90 slow, and what do we fix first? Critical-path analysis of traces.",
     )
     parser.add_argument("--version", action="version", version=f"tracelens {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(
+            dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+        ),
+    )
     _add_critical_path(sub)
     _add_slowest(sub)
     _add_demo(sub)
@@ -133,8 +154,10 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "GraphQL operation or span name; a leading / means the exact route",
     )
     add_source_options(p)
-    p.add_argument("--percentile", type=float, default=90.0, help="slow set: at or above (90)")
-    p.add_argument("--baseline", type=float, default=50.0, help="baseline: at or below (50)")
+    p.add_argument("--percentile", type=percentile, default=90.0, help="slow set: at or above (90)")
+    p.add_argument(
+        "--baseline", type=baseline_percentile, default=50.0, help="baseline: at or below (50)"
+    )
     p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
     p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
     p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
@@ -147,8 +170,10 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     p.add_argument("--slo", help="latency objective for p90, e.g. 3s")
     p.add_argument("--fail-on-slo", action="store_true", help="exit 3 when p90 breaks --slo")
-    p.add_argument("--top", type=int, default=10, help="contributors to show (10)")
-    p.add_argument("--csv", metavar="FILE", help="write the ranked contributors as CSV")
+    p.add_argument("--top", type=positive_int, default=10, help="contributors to show (10)")
+    p.add_argument(
+        "--csv", metavar="FILE", help="write the ranked contributors as CSV (- for stdout)"
+    )
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown report for write-ups")
     p.add_argument(
         "--html",
@@ -163,10 +188,16 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="show everything: every contributor, the histogram, the evidence, a p90 trace's "
         "critical path and the method (default: the summary and the top contributors)",
     )
-    p.add_argument("--jaeger-ui", metavar="URL", help="Jaeger UI base URL for trace links")
-    p.add_argument("--grafana-url", metavar="URL", help="Grafana base URL for Tempo trace links")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
-    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (2000)")
+    p.add_argument(
+        "--jaeger-ui", type=web_url, metavar="URL", help="Jaeger UI base URL for trace links"
+    )
+    p.add_argument(
+        "--grafana-url", type=web_url, metavar="URL", help="Grafana base URL for Tempo trace links"
+    )
+    p.add_argument("--seed", type=whole_number, default=0, help="bootstrap seed (0)")
+    p.add_argument(
+        "--resamples", type=resamples, default=2000, help="bootstrap resamples (2000; 100 or more)"
+    )
     _add_jobs(p)
     p.set_defaults(run=_run_slowest)
 
@@ -202,9 +233,11 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
     p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
     p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
-    p.add_argument("--percentile", type=float, default=90.0, help="slow set: at or above (90)")
-    p.add_argument("--baseline", type=float, default=50.0, help="baseline: at or below (50)")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (0), as for slowest")
+    p.add_argument("--percentile", type=percentile, default=90.0, help="slow set: at or above (90)")
+    p.add_argument(
+        "--baseline", type=baseline_percentile, default=50.0, help="baseline: at or below (50)"
+    )
+    p.add_argument("--seed", type=whole_number, default=0, help="sampling seed (0), as for slowest")
     p.set_defaults(run=_run_export, baseline_start=None, baseline_end=None, baseline_since=None)
 
 

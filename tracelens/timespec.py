@@ -7,6 +7,7 @@ number as seconds. Times are ISO 8601 (a missing zone means UTC), Unix seconds, 
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ _UNIT_NS = {
     "h": 3_600_000_000_000,
     "d": 86_400_000_000_000,
 }
+MAX_DURATION_NS = 100 * 365 * 86_400_000_000_000  # a century: past it, a typo or an overflow
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)")
 
 
@@ -30,7 +32,7 @@ def parse_duration_ns(text: str) -> int:
     """'3s' -> 3_000_000_000; '1m30s', '250ms', '2h'; a bare number means seconds."""
     value = text.strip().lower()
     try:
-        return round(float(value) * 1e9)
+        return _bounded(float(value) * 1e9, text)
     except ValueError:
         pass
     pos, total = 0, 0.0
@@ -43,7 +45,15 @@ def parse_duration_ns(text: str) -> int:
         raise UsageError(
             f"can't read duration {text!r}: use a number and a unit, e.g. 3s, 250ms, 1h"
         )
-    return round(total)
+    return _bounded(total, text)
+
+
+def _bounded(ns: float, text: str) -> int:
+    if math.isnan(ns):
+        raise ValueError(text)  # not a number: read as a duration with units, which fails
+    if not -MAX_DURATION_NS <= ns <= MAX_DURATION_NS:
+        raise UsageError(f"duration {text!r} is out of range: at most 100 years")
+    return round(ns)
 
 
 def parse_time_ns(text: str, now_ns: int | None = None) -> int:

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from tracelens.commands.options import positive_int, seconds
 from tracelens.config import load_config
 from tracelens.errors import UsageError
 from tracelens.sources import Source, open_source
@@ -28,16 +29,6 @@ from tracelens.sources.http import BackendOptions, parse_headers
 
 # The bar appears only for fetches that take longer than this.
 BAR_DELAY_S = 1.0
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
-    return value
 
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
@@ -67,7 +58,7 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
         "--concurrency", type=positive_int, default=8, metavar="N", help="parallel requests (8)"
     )
     g.add_argument(
-        "--timeout", type=float, default=60.0, metavar="S", help="read timeout per request (60)"
+        "--timeout", type=seconds, default=60.0, metavar="S", help="read timeout per request (60)"
     )
     g.add_argument("--no-cache", action="store_true", help="fetch every trace again")
     g.add_argument("--token", help="bearer token (or $TRACELENS_TOKEN)")

@@ -19,35 +19,37 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tracelens.answer import Report
 from tracelens.commands.backend import FetchBar, config_defaults, open_from_args, show_notices
+from tracelens.commands.options import positive_duration_ns
 from tracelens.engine import default_jobs
 from tracelens.errors import TracelensError, UsageError
 from tracelens.pipeline import slowest
 from tracelens.remote import failure_line
 from tracelens.report.safe import visible
 from tracelens.sources import RemoteSource, Window
-from tracelens.timespec import parse_duration_ns, parse_time_ns
+from tracelens.timespec import parse_time_ns
 
 SLO_BREACHED = 3
 
 
 def windows(args: argparse.Namespace, now_ns: int) -> tuple[Window | None, Window | None]:
     """The current window and, in before/after mode, the baseline window."""
-    start = parse_time_ns(args.start, now_ns) if args.start else None
-    end = parse_time_ns(args.end, now_ns) if args.end else None
+    start = _time("--start", args.start, now_ns)
+    end = _time("--end", args.end, now_ns)
     if args.since:
         if args.start:
             raise UsageError("give --since or --start, not both")
-        start = now_ns - parse_duration_ns(args.since)
+        start = now_ns - positive_duration_ns("--since", args.since)
     if start is not None and end is not None and end <= start:
         raise UsageError("--end must be after --start")
     current = Window(start, end) if start is not None or end is not None else None
 
-    base_start = parse_time_ns(args.baseline_start, now_ns) if args.baseline_start else None
-    base_end = parse_time_ns(args.baseline_end, now_ns) if args.baseline_end else None
+    base_start = _time("--baseline-start", args.baseline_start, now_ns)
+    base_end = _time("--baseline-end", args.baseline_end, now_ns)
     if args.baseline_since:
         if start is None:
             raise UsageError("--baseline-since needs --since or --start for the current window")
-        base_start, base_end = now_ns - parse_duration_ns(args.baseline_since), start
+        base_start = now_ns - positive_duration_ns("--baseline-since", args.baseline_since)
+        base_end = start
     if base_start is None and base_end is None:
         return current, None
     if base_start is None or base_end is None:
@@ -55,6 +57,15 @@ def windows(args: argparse.Namespace, now_ns: int) -> tuple[Window | None, Windo
     if base_end <= base_start:
         raise UsageError("the baseline window ends before it starts")
     return current, Window(base_start, base_end)
+
+
+def _time(option: str, text: str | None, now_ns: int) -> int | None:
+    if not text:
+        return None
+    try:
+        return parse_time_ns(text, now_ns)
+    except UsageError as e:
+        raise UsageError(f"{option}: {e}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,11 +77,17 @@ def run(args: argparse.Namespace) -> int:
     source = open_from_args(args, config)
     if args.jaeger_ui is None and isinstance(source, RemoteSource) and source.link_base:
         args.jaeger_ui = source.link_base
-    slo_ns = parse_duration_ns(args.slo) if args.slo else None
+    slo_ns = positive_duration_ns("--slo", args.slo) if args.slo else None
     if args.fail_on_slo and slo_ns is None:
         raise UsageError("--fail-on-slo needs --slo, e.g. --slo 3s")
-    if not 0 < args.percentile < 100 or not 0 < args.baseline <= 100:
-        raise UsageError("--percentile and --baseline are percentiles between 0 and 100")
+    if baseline_window is None and args.baseline >= args.percentile:
+        raise UsageError(
+            f"--baseline {args.baseline:g} must be below --percentile {args.percentile:g}: "
+            "the baseline and the slow set would overlap"
+        )
+    outputs = [o for o in ("csv", "markdown", "html") if getattr(args, o) == "-"]
+    if len(outputs) > 1 or (outputs and args.json):
+        raise UsageError("only one output can go to stdout (-)")
 
     with Progress(
         SpinnerColumn(),
@@ -115,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
         )
 
     _write_files(report, args)
-    if args.json:
+    if outputs:
+        pass  # the file output given as - is the report on stdout
+    elif args.json:
         from tracelens.report import json as json_report
 
         json_report.render(report, sys.stdout)
@@ -146,6 +165,9 @@ def _write_files(report: Report, args: argparse.Namespace) -> None:
     )
     for path, render in targets:
         if not path:
+            continue
+        if path == "-":
+            render(report, sys.stdout)
             continue
         try:
             with Path(path).open("w", encoding="utf-8", newline="") as out:
