@@ -242,3 +242,32 @@ def test_an_unknown_cause_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
         main(["demo", "--inject", "slow_query,cosmic_rays"])
     assert exit_info.value.code == 2
     assert "cosmic_rays" in capsys.readouterr().err
+
+
+def test_a_run_stopped_part_way_leaves_the_store_and_out_file_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracelens.demo.emit import Emitter
+
+    # GIVEN a store and an --out file from an earlier complete run
+    store = LocalStore(tmp_path / "store")
+    run_demo(DemoConfig(store=store, requests=20, seed=3, end_ns=END_NS))
+    before = [e.trace_id for e in store.entries()]
+    out = tmp_path / "spans.jsonl"
+    out.write_text("earlier run\n")
+    # WHEN a later run is interrupted after emitting half of its requests
+    real_emit = Emitter.emit
+    emitted = itertools.count()
+
+    def emit_then_stop(self: Emitter, root: object) -> None:
+        if next(emitted) == 15:
+            raise KeyboardInterrupt
+        real_emit(self, root)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Emitter, "emit", emit_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(DemoConfig(store=store, out=str(out), requests=30, seed=4, end_ns=END_NS))
+    # THEN neither destination holds the partial run, and no temp file is left
+    assert [e.trace_id for e in LocalStore(store.path).entries()] == before
+    assert out.read_text() == "earlier run\n"
+    assert not list(tmp_path.glob(".*.tmp"))

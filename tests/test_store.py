@@ -2,64 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.builders import span, trace
+from tests.store_checks import DAY_NS, MS, T0, page, strays, tid
 from tracelens.errors import SourceError
-from tracelens.model import Event, SpanKind, StatusCode, Trace
+from tracelens.model import SpanKind
 from tracelens.sources import Window
+from tracelens.sources import store as store_module
 from tracelens.sources.store import LocalStore, route_of
-
-DAY_NS = 86_400 * 1_000_000_000
-T0 = 1_795_000_000 * 1_000_000_000  # 2026-11-18, an arbitrary fixed instant
-MS = 1_000_000
-
-
-def page(trace_id: str, start_ns: int, duration_ns: int, route: str = "/result/[id]") -> Trace:
-    """gateway -> web server (with http.route) -> a db call."""
-    return trace(
-        span(
-            "web.prod.svc.cluster.local:3000/*",
-            start_ns,
-            start_ns + duration_ns,
-            service="istio-ingressgateway",
-            kind=SpanKind.SERVER,
-            children=[
-                span(
-                    f"GET {route}",
-                    start_ns + MS,
-                    start_ns + duration_ns - MS,
-                    service="web",
-                    kind=SpanKind.SERVER,
-                    attrs={"http.route": route, "http.response.status_code": 200},
-                    children=[
-                        span(
-                            "SELECT diseases",
-                            start_ns + 2 * MS,
-                            start_ns + 3 * MS,
-                            service="web",
-                            kind=SpanKind.CLIENT,
-                            attrs={
-                                "db.system": "postgresql",
-                                "db.query.text": "SELECT 1",
-                                "x": 1.5,
-                            },
-                            status=StatusCode.ERROR,
-                            events=(Event(start_ns + 2 * MS, "exception", {"retry": True}),),
-                        )
-                    ],
-                )
-            ],
-        ),
-        trace_id=trace_id,
-    )
-
-
-def tid(n: int) -> str:
-    return f"{n:032x}"
 
 
 def test_written_traces_read_back_unchanged(tmp_path: Path) -> None:
@@ -116,25 +72,121 @@ def test_traces_can_be_fetched_by_id(tmp_path: Path) -> None:
     assert all(s.trace_id == t.trace_id for t in got for s in t.spans)
 
 
-def test_a_crash_before_the_index_is_renamed_leaves_the_store_as_it_was(
+class StopAtStep:
+    """Counts the store's durable steps (fsync, rename) and raises at step `at` (0: never)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, at: int = 0) -> None:
+        self.at = at
+        self.steps = 0
+        for name in ("replace", "fsync"):
+            monkeypatch.setattr(os, name, self._wrap(getattr(os, name)))
+
+    def _wrap(self, real: Callable[..., object]) -> Callable[..., object]:
+        def step(*args: object) -> object:
+            self.steps += 1
+            if self.steps == self.at:
+                raise KeyboardInterrupt(f"Ctrl-C at step {self.at}")
+            return real(*args)
+
+        return step
+
+
+OLD = [page(tid(n), T0 + n * MS, 10 * MS) for n in range(1, 4)]
+NEW = [page(tid(n), T0 + DAY_NS * (n % 2) + n * MS, 20 * MS) for n in range(10, 15)]
+
+
+@pytest.mark.parametrize("replace", [False, True], ids=["append", "replace"])
+def test_a_ctrl_c_at_any_step_of_a_write_keeps_the_old_traces_or_the_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace: bool
+) -> None:
+    # GIVEN writes of several parts (two days, two traces a part) over a store holding OLD
+    monkeypatch.setattr(store_module, "_TRACES_PER_PART", 2)
+    with monkeypatch.context() as m:
+        counter = StopAtStep(m)
+        LocalStore(tmp_path / "count").write(NEW)
+    old_ids = {t.trace_id for t in OLD}
+    new_ids = {t.trace_id for t in NEW} | (set() if replace else old_ids)
+    outcomes = set()
+    for at in range(1, counter.steps + 1):
+        store_dir = tmp_path / f"stop-{at}"
+        LocalStore(store_dir).write(OLD)
+        # WHEN the write is interrupted at each durable step in turn
+        with monkeypatch.context() as m:
+            StopAtStep(m, at)
+            with pytest.raises(KeyboardInterrupt):
+                LocalStore(store_dir).write(NEW, replace=replace)
+        # THEN readers see OLD or the whole of the new content, with every part readable
+        reader = LocalStore(store_dir)
+        ids = {t.trace_id for t in reader.traces()}
+        assert ids in (old_ids, new_ids), f"step {at}"
+        assert reader.issues == []
+        assert len(reader.entries()) == len(ids)
+        outcomes.add(ids == new_ids)
+        if ids == old_ids:  # before the commit, the writer took its own files away
+            assert strays(store_dir) == [], f"step {at}"
+        # ...and the next writer removes whatever is left
+        LocalStore(store_dir).check_writable()
+        assert strays(store_dir) == []
+        assert {t.trace_id for t in LocalStore(store_dir).traces()} == ids
+    assert outcomes == {False, True}  # both sides of the commit were hit
+
+
+def test_a_write_that_fails_for_lack_of_space_leaves_the_store_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = LocalStore(tmp_path)
-    store.write([page(tid(1), T0, 10 * MS)])
-    real_replace = os.replace
+    store.write(OLD)
 
-    def crash_on_index(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        if "index" in Path(dst).parts:
-            raise KeyboardInterrupt("power cut")
-        real_replace(src, dst)
+    def full_disk(*args: object) -> None:
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", crash_on_index)
-    with pytest.raises(KeyboardInterrupt):
-        store.write([page(tid(2), T0 + MS, 10 * MS)])
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(SourceError, match=r"cannot write to the local store at .*: no space left"):
+        store.write(NEW, replace=True)
     monkeypatch.undo()
-    # The span file of the second part made it; without its index no reader sees it.
-    assert len(list((tmp_path / "spans").rglob("part-*.parquet"))) == 2
-    assert [t.trace_id for t in LocalStore(tmp_path).traces()] == [tid(1)]
+    assert {t.trace_id for t in LocalStore(tmp_path).traces()} == {t.trace_id for t in OLD}
+    assert strays(tmp_path) == []
+
+
+def test_the_manifest_names_the_committed_parts(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.write(OLD)
+    store.write(NEW)
+    manifest = json.loads((tmp_path / "tracelens-store.json").read_text())
+    assert manifest["format"] == "tracelens-store"
+    assert manifest["version"] == 2
+    on_disk = sorted(
+        f"{f.parent.name}/{f.name}" for f in (tmp_path / "index").rglob("part-*.parquet")
+    )
+    assert sorted(manifest["parts"]) == on_disk
+    assert len(on_disk) == 3  # OLD: one day; NEW: two days
+
+
+def test_a_version_1_store_is_read_and_its_unindexed_span_files_are_cleaned(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a store as version 1 wrote it: no list of parts, index files as commit markers,
+    # and a span file whose index a crash never wrote
+    LocalStore(tmp_path).write(OLD)
+    (tmp_path / "tracelens-store.json").write_text('{"format": "tracelens-store", "version": 1}')
+    span_dir = next((tmp_path / "spans").iterdir())
+    orphan = span_dir / "part-0123456789abcdef0123456789abcdef.parquet"
+    orphan.write_bytes(next(span_dir.iterdir()).read_bytes())
+    # THEN it reads as before, and the next write removes the orphan and keeps the rest
+    assert {t.trace_id for t in LocalStore(tmp_path).traces()} == {t.trace_id for t in OLD}
+    LocalStore(tmp_path).write(NEW)
+    assert not orphan.exists()
+    assert strays(tmp_path) == []
+    assert len(LocalStore(tmp_path).entries()) == len(OLD) + len(NEW)
+
+
+def test_a_damaged_manifest_is_one_clear_error(tmp_path: Path) -> None:
+    LocalStore(tmp_path).write(OLD)
+    (tmp_path / "tracelens-store.json").write_text('{"parts": ["date=')
+    with pytest.raises(SourceError, match=r"local store at .* has a damaged tracelens-store.json"):
+        LocalStore(tmp_path).entries()
+    with pytest.raises(SourceError, match="damaged"):
+        LocalStore(tmp_path).write(NEW)
 
 
 def test_a_leftover_temp_file_is_ignored_by_readers(tmp_path: Path) -> None:
@@ -200,3 +252,4 @@ def test_replace_swaps_the_old_traces_for_the_new_ones(tmp_path: Path) -> None:
     store.write([page(tid(3), T0, 10 * MS)], replace=True)
     assert [t.trace_id for t in store.traces()] == [tid(3)]
     assert len(list((tmp_path / "spans").rglob("part-*.parquet"))) == 1
+    assert strays(tmp_path) == []

@@ -1,13 +1,14 @@
 """The `tracelens` command: argparse in front of the pipeline; `main(argv) -> int`.
 
 Exit codes: 0 ok, 1 a problem the user can fix (one line, no traceback), 2 usage, 3 the route's
-p90 breaks `--slo` under `--fail-on-slo`, 130 interrupted.
+p90 breaks `--slo` under `--fail-on-slo`, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -323,28 +324,43 @@ def _run_demo(args: argparse.Namespace) -> int:
     return run(args)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be so that writers unwind the same way (exit 143)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     stderr = Console(stderr=True, highlight=False, emoji=False)
     run: Command = args.run
+    on_term = None
+    if threading.current_thread() is threading.main_thread():
+        on_term = signal.signal(signal.SIGTERM, _terminate)
     try:
         return run(args)
     except TracelensError as e:
         # messages quote input (names, paths, ids): never let it drive the terminal
         stderr.print(f"[red]error:[/] {escape(visible(e))}", markup=True, soft_wrap=True)
         return e.exit_code
-    except KeyboardInterrupt:
-        stderr.print("interrupted", soft_wrap=True)
+    except KeyboardInterrupt as e:
+        code = 143 if isinstance(e, Terminated) else 130  # 128 + SIGTERM or SIGINT
+        stderr.print("terminated" if code == 143 else "interrupted", soft_wrap=True)
         if threading.active_count() > 1:
             # Fetch threads may sit in a read for up to --timeout; nothing is left half-written
             # (cache entries and output files are renamed into place), so leave at once.
             sys.stdout.flush()
-            os._exit(130)
-        return 130
+            os._exit(code)
+        return code
     except BrokenPipeError:
         # `tracelens ... | head`: the reader has gone, so stop quietly as Unix tools do; stdout
         # goes to /dev/null so the interpreter's last flush cannot fail again at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    finally:
+        if on_term is not None:  # main() called from a program or a test: leave it as it was
+            signal.signal(signal.SIGTERM, on_term)

@@ -112,11 +112,12 @@ def _scalars(attrs: Any) -> dict[str, AttributeValue]:
 
 
 class StoreExporter(SpanExporter):
-    """Collects spans and writes them to a `LocalStore` as whole traces on shutdown.
+    """Collects spans and, on `commit()`, writes them to a `LocalStore` as whole traces.
 
     A trace's spans arrive in many batches, and the store indexes whole traces, so nothing is
     written before the end of the run (the demo emits a closed window; a long-running collector
-    would flush traces once they go quiet).
+    would flush traces once they go quiet). `shutdown()` alone writes nothing: a run stopped
+    part-way (Ctrl-C, SIGTERM, lost spans) leaves the store as it was.
     """
 
     def __init__(self, store: LocalStore, *, replace: bool = True) -> None:
@@ -135,18 +136,24 @@ class StoreExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
-        if self._done:
-            return
         self._done = True
+
+    def commit(self) -> None:
+        """Write every collected trace, replacing the store's traces unless appending."""
         traces = [Trace(tid, tuple(spans)) for tid, spans in self._spans.items()]
         self.traces_written = self.store.write(traces, replace=self.replace)
+        self._spans.clear()
+
+    def discard(self) -> None:
+        """Forget what was collected and not committed."""
         self._spans.clear()
 
 
 class JsonLinesExporter(SpanExporter):
     """OTLP JSON lines: each exported batch becomes one ExportTraceServiceRequest on one line.
 
-    Written to a temp file beside `path` and renamed on shutdown: a failed run leaves no half file.
+    Written to a temp file beside `path` and renamed over it by `commit()`; `discard()` removes
+    the temp file instead, so a run stopped part-way leaves any earlier file as it was.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -157,6 +164,7 @@ class JsonLinesExporter(SpanExporter):
         except OSError as e:
             raise TracelensError(f"cannot write {self.path}: {e.strerror}") from e
         self.lines = 0
+        self._committed = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._file.closed:
@@ -166,12 +174,22 @@ class JsonLinesExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
-        if self._file.closed:
-            return
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def commit(self) -> None:
+        """Put the complete file in place with one atomic rename."""
+        self.shutdown()
         os.replace(self._tmp, self.path)
+        self._committed = True
+
+    def discard(self) -> None:
+        """Remove the temp file unless it was committed."""
+        self._file.close()
+        if not self._committed:
+            self._tmp.unlink(missing_ok=True)
 
 
 def otlp_exporter(endpoint: str, protocol: str = "http/protobuf") -> SpanExporter:

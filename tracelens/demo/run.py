@@ -56,7 +56,11 @@ class DemoResult:
 
 
 def run_demo(config: DemoConfig) -> DemoResult:
-    """Simulate, emit through the real SDK, export and flush; raise TracelensError on lost spans."""
+    """Simulate, emit through the real SDK, export and flush; raise TracelensError on lost spans.
+
+    The store and `out` keep their earlier data until every span has arrived: an exception
+    (lost spans, Ctrl-C, SIGTERM as raised by the CLI) leaves them as they were.
+    """
     unknown = sorted(config.inject - set(INJECTIONS))
     if unknown:
         raise TracelensError(
@@ -64,6 +68,10 @@ def run_demo(config: DemoConfig) -> DemoResult:
         )
     if config.requests < 1:
         raise TracelensError("--requests must be at least 1")
+    store: LocalStore | None = None
+    if config.store is not None or not (config.out or config.otlp_endpoint):
+        store = config.store or LocalStore.default()
+        store.check_writable()  # fail before the run, not after it
     rng = random.Random(config.seed)
     make = Scenario.fixed if config.fixed else Scenario.incident
     scenario = make(config.inject, config.resolver_spans)
@@ -72,33 +80,38 @@ def run_demo(config: DemoConfig) -> DemoResult:
     requests = simulate(scenario, rng, config.requests, end_ns, WINDOW_NS)
 
     exporters: list[tuple[str, CountingExporter]] = []
-    store_exporter: StoreExporter | None = None
-    if config.out:
-        exporters.append(
-            (f"OTLP JSON lines {config.out}", CountingExporter(JsonLinesExporter(config.out)))
-        )
-    if config.otlp_endpoint:
-        inner = otlp_exporter(config.otlp_endpoint, config.otlp_protocol)
-        exporters.append(
-            (f"OTLP {config.otlp_protocol} {config.otlp_endpoint}", CountingExporter(inner))
-        )
-    if config.store is not None or not exporters:
-        store = config.store or LocalStore.default()
-        store_exporter = StoreExporter(store, replace=not config.append)
-        exporters.append((str(store.description), CountingExporter(store_exporter)))
-
-    spans = emit(
-        requests,
-        processor_for(
-            FanoutExporter([e for _, e in exporters]), spans_expected=200 * len(requests)
-        ),
-        ids,
-    )
-    for where, counter in exporters:
-        if counter.failed or counter.exported != spans:
-            raise TracelensError(
-                f"{where} accepted {counter.exported} of {spans} spans; is the receiver running?"
+    # Destinations that keep their earlier data until this run's data is complete.
+    pending: list[StoreExporter | JsonLinesExporter] = []
+    try:
+        if config.out:
+            pending.append(JsonLinesExporter(config.out))
+            exporters.append((f"OTLP JSON lines {config.out}", CountingExporter(pending[-1])))
+        if config.otlp_endpoint:
+            inner = otlp_exporter(config.otlp_endpoint, config.otlp_protocol)
+            exporters.append(
+                (f"OTLP {config.otlp_protocol} {config.otlp_endpoint}", CountingExporter(inner))
             )
+        if store is not None:
+            pending.append(StoreExporter(store, replace=not config.append))
+            exporters.append((str(store.description), CountingExporter(pending[-1])))
+        spans = emit(
+            requests,
+            processor_for(
+                FanoutExporter([e for _, e in exporters]), spans_expected=200 * len(requests)
+            ),
+            ids,
+        )
+        for where, counter in exporters:
+            if counter.failed or counter.exported != spans:
+                raise TracelensError(
+                    f"{where} accepted {counter.exported} of {spans} spans; "
+                    "is the receiver running?"
+                )
+        for destination in pending:  # only now, with every span accounted for
+            destination.commit()
+    finally:
+        for destination in pending:
+            destination.discard()
     routes: dict[str, int] = {}
     for r in requests:
         routes[r.route] = routes.get(r.route, 0) + 1

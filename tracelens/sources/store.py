@@ -1,8 +1,10 @@
 """The local trace store, the embedded default source: `LocalStore.default().traces(window)`.
 
 A directory of Parquet span tables partitioned by day, each with a one-row-per-trace index
-(docs/store.md has the format and the reasons). `write(traces)` adds a part atomically; readers
-list only complete files and take no locks, so a reader never sees half a write and never blocks
+(docs/store.md has the format and the reasons). `write(traces)` adds parts and then commits them
+all at once by rewriting `tracelens-store.json`, the list of committed parts: an interrupted or
+killed write leaves the previous data as it was, and the next writer removes what it left. Readers
+list only committed parts and take no locks, so a reader never sees half a write and never blocks
 a writer. `entries(window)` answers route and duration questions from the index alone.
 """
 
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -27,7 +31,11 @@ from tracelens.errors import SourceError
 from tracelens.model import AttributeValue, Event, ReadIssue, Span, SpanKind, StatusCode, Trace
 from tracelens.sources import Window
 
-FORMAT_VERSION = 1
+log = logging.getLogger("tracelens")
+
+FORMAT_VERSION = 2  # 2: the manifest lists the committed parts; 1: every index file counts
+MANIFEST = "tracelens-store.json"
+LOCK = ".tracelens-store.lock"  # held by the one writer at a time, never by readers
 _TRACES_PER_PART = 20_000  # bounds the memory one write holds before it commits a part
 
 SPAN_SCHEMA = pa.schema(
@@ -121,45 +129,81 @@ class LocalStore:
 
     # --- writing ---------------------------------------------------------------------------
     def write(self, traces: Iterable[Trace], *, replace: bool = False) -> int:
-        """Add traces as new parts (one per day of root start); returns how many were written.
+        """Add traces as new parts (one per day of root start) and commit them; returns the count.
 
-        With `replace`, the parts that existed before are removed once the new ones are complete,
-        so readers see the old traces or the new ones, never an empty store in between.
+        Nothing becomes visible until every new part is on disk and the manifest names them, in
+        one atomic rename; with `replace` the new manifest names only the new parts. Anything
+        that stops the write before that rename (Ctrl-C, SIGTERM, a full disk) leaves the store
+        as it was, and a `kill -9` leaves only files that the next writer removes.
         """
-        old_parts = self._parts() if replace else []
-        written = 0
-        batch: list[Trace] = []
-        for t in traces:
-            if t.spans:
-                batch.append(t)
-            if len(batch) >= _TRACES_PER_PART:
-                written += self._write_batch(batch)
-                batch = []
-        if batch:
-            written += self._write_batch(batch)
-        for index_file, span_file in old_parts:  # index first: a span file alone is invisible
-            index_file.unlink(missing_ok=True)
-            span_file.unlink(missing_ok=True)
+        with self._writer():
+            before = self._committed()
+            new: list[str] = []
+            written = 0
+            try:
+                batch: list[Trace] = []
+                for t in traces:
+                    if t.spans:
+                        batch.append(t)
+                    if len(batch) >= _TRACES_PER_PART:
+                        written += self._write_batch(batch, new)
+                        batch = []
+                if batch:
+                    written += self._write_batch(batch, new)
+                self._commit(new if replace else [*before, *new])
+            except BaseException:
+                self._discard(new)
+                raise
+            if replace:
+                self._remove_parts(before)
         return written
 
-    def _parts(self) -> list[tuple[Path, Path]]:
-        """(index file, span file) of every complete part."""
-        return [(f, self.path / "spans" / f.parent.name / f.name) for f in self._index_files()]
+    def check_writable(self) -> None:
+        """Raise SourceError now, before a long run, if the store cannot be written.
 
-    def _write_batch(self, traces: list[Trace]) -> int:
-        self._ensure_marker()
+        Also removes what interrupted writers left behind, as every write does first.
+        """
+        with self._writer():
+            probe = self.path / f".probe-{uuid.uuid4().hex}.tmp"  # a new file: the real test
+            with open(probe, "xb"):
+                pass
+            probe.unlink()
+
+    def clear(self) -> None:
+        """Remove every stored trace: an empty manifest first, so readers never see half a store."""
+        with self._writer():
+            self._commit([])
+            for sub in ("index", "spans"):
+                shutil.rmtree(self.path / sub, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _writer(self) -> Iterator[None]:
+        """The one writer at a time: the store directory, its lock, and no leftovers in it."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            with open(self.path / LOCK, "ab") as lock:
+                _lock_exclusive(lock.fileno())
+                removed = self._sweep()
+                if removed:
+                    log.info("%s: removed %d leftover files", self.description, removed)
+                yield
+        except OSError as e:
+            raise self._error("write to", e) from e
+
+    def _write_batch(self, traces: list[Trace], new: list[str]) -> int:
         by_day: dict[str, list[tuple[int, Trace]]] = {}
         for t in traces:
             start_ns = min(s.start_ns for s in t.spans)
             by_day.setdefault(_day(start_ns), []).append((start_ns, t))
         for day, dated in sorted(by_day.items()):
             dated.sort(key=lambda pair: (pair[0], pair[1].trace_id))
-            self._write_part(day, [t for _, t in dated])
+            part = f"date={day}/part-{uuid.uuid4().hex}.parquet"
+            new.append(part)  # before any file exists, so a failed write can remove them all
+            self._write_part(part, [t for _, t in dated])
         return len(traces)
 
-    def _write_part(self, day: str, traces: list[Trace]) -> None:
-        name = f"part-{uuid.uuid4().hex}.parquet"
-        span_rel = f"spans/date={day}/{name}"
+    def _write_part(self, part: str, traces: list[Trace]) -> None:
+        span_rel = f"spans/{part}"
         span_rows: dict[str, list[object]] = {f.name: [] for f in SPAN_SCHEMA}
         index_rows: dict[str, list[object]] = {f.name: [] for f in INDEX_SCHEMA}
         for t in traces:
@@ -177,24 +221,101 @@ class LocalStore:
             index_rows["route"].append(route)
             index_rows["spans"].append(len(t.spans))
             index_rows["part"].append(span_rel)
-        # Spans first, index last: the index file is the commit marker, so a crash in between
-        # leaves only an unindexed span file that no reader looks at.
         _atomic_parquet(self.path / span_rel, pa.table(span_rows, schema=SPAN_SCHEMA))
-        _atomic_parquet(
-            self.path / f"index/date={day}/{name}", pa.table(index_rows, schema=INDEX_SCHEMA)
-        )
+        _atomic_parquet(self.path / "index" / part, pa.table(index_rows, schema=INDEX_SCHEMA))
 
-    def _ensure_marker(self) -> None:
-        marker = self.path / "tracelens-store.json"
-        if marker.exists():
-            return
-        payload = json.dumps({"format": "tracelens-store", "version": FORMAT_VERSION}) + "\n"
-        _atomic_write(marker, payload.encode())
+    def _commit(self, parts: Sequence[str]) -> None:
+        """Make exactly `parts` the store's content: one atomic rename of the manifest."""
+        manifest = {"format": "tracelens-store", "version": FORMAT_VERSION, "parts": list(parts)}
+        _atomic_write(self.path / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
 
-    def clear(self) -> None:
-        """Remove every stored trace (index first, so readers never see spans without an index)."""
+    def _discard(self, parts: Sequence[str]) -> None:
+        """After a failed write: remove its parts, unless the manifest on disk names them."""
+        with contextlib.suppress(Exception):  # a second Ctrl-C here leaves work for _sweep
+            committed = set(self._committed())
+            self._remove_parts([p for p in parts if p not in committed])
+
+    def _remove_parts(self, parts: Iterable[str]) -> None:
+        for part in parts:  # index first: a span file alone is never read
+            for sub in ("index", "spans"):
+                with contextlib.suppress(OSError):
+                    (self.path / sub / part).unlink(missing_ok=True)
+
+    def _sweep(self) -> int:
+        """Remove temp files and the parts the manifest does not name: a killed writer's work."""
+        keep = set(self._committed())
+        removed = 0
         for sub in ("index", "spans"):
-            shutil.rmtree(self.path / sub, ignore_errors=True)
+            for day in _subdirs(self.path / sub):
+                for f in day.iterdir():
+                    part = f"{day.name}/{f.name}"
+                    is_part = f.name.startswith("part-") and f.name.endswith(".parquet")
+                    if _is_temp(f.name) or (is_part and part not in keep):
+                        f.unlink(missing_ok=True)
+                        removed += 1
+                with contextlib.suppress(OSError):  # only when now empty
+                    day.rmdir()
+        for f in [*self.path.glob(f".{MANIFEST}.*.tmp"), *self.path.glob(".probe-*.tmp")]:
+            f.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def _committed(self) -> list[str]:
+        """The committed parts (`date=…/part-….parquet`): the manifest's list.
+
+        A version 1 store has no list: there every index file is committed (its index file was
+        renamed into place last), and a span file without one is a leftover.
+        """
+        path = self.path / MANIFEST
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raw = b"{}"
+        try:
+            manifest = json.loads(raw)
+        except ValueError as e:
+            raise SourceError(
+                f"the local store at {self.path} has a damaged {MANIFEST} ({e}); move the "
+                "store away and run `tracelens demo` again"
+            ) from e
+        parts = manifest.get("parts") if isinstance(manifest, dict) else None
+        if parts is None:
+            return sorted(
+                f"{f.parent.name}/{f.name}"
+                for f in (self.path / "index").glob("date=*/part-*.parquet")
+            )
+        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            raise SourceError(
+                f"the local store at {self.path} has a damaged {MANIFEST} (its parts are not a "
+                "list of names); move the store away and run `tracelens demo` again"
+            )
+        return parts
+
+    def _error(self, doing: str, e: OSError) -> SourceError:
+        """One line naming the store, what could not be done and why."""
+        if isinstance(e, FileExistsError | NotADirectoryError) or e.errno == errno.ENOTDIR:
+            blocker = next((p for p in (self.path, *self.path.parents) if p.is_file()), None)
+            if blocker == self.path:
+                reason = "it is a file, not a directory"
+            elif blocker is not None:
+                reason = f"{blocker} is a file, not a directory"
+            else:
+                reason = e.strerror or str(e)
+        else:
+            reason = {
+                errno.EACCES: "permission denied",
+                errno.EPERM: "permission denied",
+                errno.EROFS: "read-only file system",
+                errno.ENOSPC: "no space left on device",
+            }.get(e.errno or 0, e.strerror or str(e))
+            if e.filename and Path(e.filename).parent not in (self.path, self.path.parent):
+                reason += f" ({e.filename})"
+        hint = "fix its permissions, or " if e.errno in (errno.EACCES, errno.EPERM) else ""
+        if doing == "read":
+            hint += "set TRACELENS_HOME to the store's directory, or pass --source"
+        else:
+            hint += "set TRACELENS_HOME to a directory you can write to"
+        return SourceError(f"cannot {doing} the local store at {self.path}: {reason}; {hint}")
 
     # --- reading ---------------------------------------------------------------------------
     def entries(self, window: Window | None = None) -> list[StoreEntry]:
@@ -267,8 +388,15 @@ class LocalStore:
                 yield table
 
     def _index_files(self) -> list[Path]:
-        # Only complete files: temp files start with "." and never match "part-*.parquet".
-        return sorted((self.path / "index").glob("date=*/part-*.parquet"))
+        """The committed index files: only what the manifest names, never a write in progress."""
+        try:
+            if self.path.exists() and not self.path.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(self.path))
+            if self.path.exists():
+                os.listdir(self.path)  # an unreadable store is an error, not an empty one
+            return [self.path / "index" / part for part in self._committed()]
+        except OSError as e:
+            raise self._error("read", e) from e
 
     def _read_part(self, part: str, slices: list[tuple[int, int, str]]) -> Iterator[Trace]:
         path = self.path / part
@@ -356,6 +484,26 @@ def _day_may_overlap(partition: str, window: Window) -> bool:
     return (window.end_ns is None or day_start_ns < window.end_ns) and (
         window.start_ns is None or day_end_ns > window.start_ns
     )
+
+
+def _subdirs(path: Path) -> list[Path]:
+    """The `date=…` partitions under `path` (none when it does not exist)."""
+    if not path.is_dir():
+        return []
+    return [d for d in path.iterdir() if d.name.startswith("date=") and d.is_dir()]
+
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _lock_exclusive(fd: int) -> None:
+    """Wait for other writers of the store to finish (POSIX; on Windows writers don't wait)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)  # released when the file is closed
 
 
 def _atomic_parquet(path: Path, table: pa.Table) -> None:
