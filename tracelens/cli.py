@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_routes(sub)
     _add_trace(sub)
+    _add_graph(sub)
     return parser
 
 
@@ -100,6 +101,42 @@ def _add_trace(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _run_trace(args: argparse.Namespace) -> int:
     from tracelens.commands.trace import run
+
+    return run(args)
+
+
+# --- graph ---------------------------------------------------------------------------------
+def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "graph",
+        help="show a route's call graph, weighted by critical-path time in slow vs baseline",
+        description="The route's calls between services and operations, as the span trees nest "
+        "them, with the critical-path time per request each call holds in slow requests (p90 "
+        "and above) and baseline requests (the median and below, or another window): a tree "
+        "in the terminal, hottest branches first; --dot and --graphml write the call graph.",
+    )
+    p.add_argument("--route", "-r", help="page to draw (as for slowest)")
+    add_source_options(p)
+    p.add_argument("--percentile", type=float, default=90.0, help="slow set: at or above (90)")
+    p.add_argument("--baseline", type=float, default=50.0, help="baseline: at or below (50)")
+    p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
+    p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
+    p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
+    p.add_argument("--baseline-start", help="before/after mode: baseline window start")
+    p.add_argument("--baseline-end", help="before/after mode: baseline window end")
+    p.add_argument(
+        "--baseline-since",
+        help="before/after mode: baseline from this age up to the start of the current window",
+    )
+    p.add_argument("--dot", metavar="FILE", help="write the call graph as Graphviz DOT")
+    p.add_argument("--graphml", metavar="FILE", help="write the call graph as GraphML")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the tree")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed for backends (0)")
+    p.set_defaults(run=_run_graph)
+
+
+def _run_graph(args: argparse.Namespace) -> int:
+    from tracelens.commands.graph import run
 
     return run(args)
 

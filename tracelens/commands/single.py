@@ -3,18 +3,26 @@
 analyses(source, window)            # every trace of a source, analysed (tree, critical path)
 route_name(analysis)                # "service: GET /result/[id]"
 findings_of(analysis)               # detectors run on one trace, without a baseline
+route_sets(source, route, ...)      # a route's slow and baseline requests, as `slowest` picks them
+call_spans(analysis)                # the span tree as (caller, service, operation, path time)
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
-from tracelens.analysis import TraceAnalysis, analyze_trace
+import numpy as np
+
+from tracelens.analysis import TraceAnalysis, analyze_trace, facts_of
 from tracelens.baseline import build_baseline
 from tracelens.detectors import default_detectors, detect_all
+from tracelens.errors import UsageError
 from tracelens.model import Finding, Trace
-from tracelens.routes import display_route
-from tracelens.sources import Source, Window
+from tracelens.remote import gather, read_remote
+from tracelens.routes import RouteMatcher, display_route
+from tracelens.sources import RemoteSource, Source, Window
 
 
 def analyse(trace: Trace) -> TraceAnalysis:
@@ -38,3 +46,165 @@ def route_name(analysis: TraceAnalysis) -> str:
 def findings_of(analysis: TraceAnalysis) -> tuple[Finding, ...]:
     """Every pattern found in one trace with an empty baseline: rules that need one stay quiet."""
     return detect_all(analysis, build_baseline([]), default_detectors())
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpan:
+    """One span as the call graph sees it: who called it, what it is, its critical-path time."""
+
+    caller: int  # position of the parent span in the same tuple; -1 for the root
+    service: str
+    operation: str  # normalised, as `slowest` names it (analysis.facts.keys)
+    on_path_ns: int  # critical-path time the span holds itself, outside its children
+
+
+def call_spans(analysis: TraceAnalysis) -> tuple[CallSpan, ...]:
+    """The trace's spans from the root down (every caller before its callees)."""
+    facts = facts_of(analysis)
+    tree = analysis.tree
+    if tree.root < 0:
+        return ()
+    out: list[CallSpan] = []
+    stack = [(tree.root, -1)]
+    while stack:
+        i, caller = stack.pop()
+        service, operation = facts.keys[i]
+        out.append(CallSpan(caller, service, operation or facts.named[i], facts.on_path[i]))
+        here = len(out) - 1
+        stack.extend((c, here) for c in reversed(tree.children[i]))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSets:
+    """A route's requests split as `slowest` splits them: slow (at or above the percentile) and
+    baseline (at or below the baseline percentile, or the baseline window's requests)."""
+
+    route: str  # "web: GET /result/[id]", the entry that matched most often
+    requests: int  # of the route in the current window
+    slow: list[TraceAnalysis]
+    baseline: list[TraceAnalysis]
+    slow_from_ns: float  # the percentile's duration
+    baseline_to_ns: float | None  # the baseline percentile's, None in before/after mode
+
+
+def route_sets(
+    source: Source,
+    route: str | None,
+    window: Window | None,
+    baseline_window: Window | None,
+    *,
+    percentile: float,
+    baseline: float,
+    limit: int,
+    sample: int,
+    seed: int,
+) -> RouteSets:
+    """The route's slow and baseline requests, analysed; UsageError naming the routes seen when
+    none match. A backend's requests are listed, then the two sets fetched (remote.py)."""
+    if isinstance(source, RemoteSource):
+        return _remote_sets(
+            source, route, window, baseline_window, percentile, baseline, limit, sample, seed
+        )
+    matcher = RouteMatcher(route) if route else None
+    current: list[TraceAnalysis] = []
+    before: list[TraceAnalysis] = []
+    entries: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    # With two windows the source is read whole: it can narrow its reads to one window only.
+    for trace in source.traces(window if baseline_window is None else None):
+        if not trace.spans:
+            continue
+        a = analyze_trace(trace, with_facts=False)
+        seen[route_name(a)] += 1
+        entry = matcher.match(a.tree) if matcher else a.route[1]
+        start_ns = a.tree.root_span.start_ns
+        if entry is None:
+            continue
+        if baseline_window is not None and baseline_window.contains(start_ns):
+            into = before
+        elif window is None or window.contains(start_ns):
+            into = current
+            entries[f"{entry.service}: {display_route(entry)}"] += 1
+        else:
+            continue
+        into.append(replace(a, facts=facts_of(a)))
+    if not seen:
+        raise UsageError("no traces in the selected window; widen --since/--start/--end")
+    if route is None and len(seen) > 1:
+        listing = ", ".join(f"{n} ({c})" for n, c in seen.most_common(12))
+        raise UsageError(f"several routes in the data, pick one with --route: {listing}")
+    if not current:
+        listing = ", ".join(f"{n} ({c})" for n, c in seen.most_common(8))
+        raise UsageError(f"no traces match route {route!r} in the window; routes seen: {listing}")
+    if baseline_window is not None and not before:
+        raise UsageError("no traces of the route in the baseline window")
+    return _split(
+        entries.most_common(1)[0][0], current, before, baseline_window, percentile, baseline
+    )
+
+
+def _split(
+    name: str,
+    current: list[TraceAnalysis],
+    before: list[TraceAnalysis],
+    baseline_window: Window | None,
+    percentile: float,
+    baseline: float,
+) -> RouteSets:
+    durations = np.array([a.duration_ns for a in current], dtype=np.float64)
+    cut = float(np.percentile(durations, percentile))
+    slow = [a for a in current if a.duration_ns >= cut]
+    if baseline_window is not None:
+        return RouteSets(name, len(current), slow, before, cut, None)
+    base_cut = float(np.percentile(durations, baseline))
+    base = [a for a in current if a.duration_ns <= base_cut]
+    return RouteSets(name, len(current), slow, base, cut, base_cut)
+
+
+def _remote_sets(
+    source: RemoteSource,
+    route: str | None,
+    window: Window | None,
+    baseline_window: Window | None,
+    percentile: float,
+    baseline: float,
+    limit: int,
+    sample: int,
+    seed: int,
+) -> RouteSets:
+    g = gather(
+        source,
+        route,
+        window,
+        baseline_window,
+        percentile=percentile,
+        baseline=baseline,
+        limit=limit,
+        sample=sample,
+        seed=seed,
+    )
+    read = read_remote(source, g)
+    matcher = RouteMatcher(route) if route else None
+    found: dict[str, TraceAnalysis] = {}
+    entries: Counter[str] = Counter()
+    for trace in read.traces:
+        a = analyze_trace(trace)
+        entry = matcher.match(a.tree) if matcher else a.route[1]
+        if entry is not None:
+            found[trace.trace_id] = a
+            entries[f"{entry.service}: {display_route(entry)}"] += 1
+    name = entries.most_common(1)[0][0] if entries else route or "(route)"
+    if read.exact:
+        period = {t: read.window.contains(a.tree.root_span.start_ns) for t, a in found.items()}
+        current = [a for t, a in found.items() if period[t]]
+        before = [a for t, a in found.items() if not period[t]]
+        if current:
+            return _split(name, current, before, baseline_window, percentile, baseline)
+    slow = [found[t] for t in sorted(read.plan.slow_ids) if t in found]
+    base = [found[t] for t in sorted(read.plan.baseline_ids) if t in found]
+    if not slow or not base:
+        raise UsageError("no fetched trace of the route is in the slow set or the baseline")
+    listed = np.array([s.duration_ns for s in g.listed.summaries], dtype=np.float64)
+    base_cut = None if baseline_window else float(np.percentile(listed, baseline))
+    return RouteSets(name, len(g.listed.summaries), slow, base, read.plan.cut_ns, base_cut)
