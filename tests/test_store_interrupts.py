@@ -68,7 +68,7 @@ def analysed(home: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, 
     """(traces in the store, requests `slowest --route result` analyses)."""
     monkeypatch.setenv("TRACELENS_HOME", str(home))
     capsys.readouterr()
-    code = main(["slowest", "--route", "result", "--json", "--jobs", "1", "--resamples", "50"])
+    code = main(["slowest", "--route", "result", "--json", "--jobs", "1", "--resamples", "100"])
     out = capsys.readouterr().out
     assert code == 0
     return len(LocalStore(home).entries()), json.loads(out)["selection"]["traces_total"]
@@ -106,8 +106,10 @@ def test_sigint_sigterm_and_kill_at_random_moments_leave_old_or_new_data_never_a
         _, err = proc.communicate(timeout=60)
         case = f"{sig.name} {mode} after {delay_s:.2f} s: exit {proc.returncode}, {err!r}"
         # THEN it exits as interrupted (or had finished), and slowest sees OLD or all of NEW
-        finished = proc.returncode == 0
-        assert proc.returncode in (0, EXIT_ON.get(sig, -signal.SIGKILL)), case
+        # A signal that lands after the run said it was done (while the interpreter exits) ends
+        # the process with the signal's default action: the data is complete all the same.
+        finished = proc.returncode == 0 or "next: tracelens slowest" in err
+        assert finished or proc.returncode == EXIT_ON.get(sig, -signal.SIGKILL), case
         assert "Traceback" not in err, case
         got = analysed(home, monkeypatch, capsys)
         complete = both if mode else new

@@ -19,7 +19,7 @@ import pytest
 from tracelens.cli import main
 
 DEMO = ["demo", "--requests", "20"]
-SLOWEST = ["slowest", "--route", "result", "--jobs", "1", "--resamples", "50"]
+SLOWEST = ["slowest", "--route", "result", "--jobs", "1", "--resamples", "100"]
 DROP_ROOT_POWERS = [
     "setpriv",
     "--inh-caps=-dac_override,-dac_read_search",

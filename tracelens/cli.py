@@ -11,7 +11,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import NoReturn, cast
 
 from rich.console import Console
@@ -80,8 +81,8 @@ def _add_routes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _run_routes(args: argparse.Namespace) -> int:
-    from tracelens.commands.routes import run
-
+    with _deferred_interrupts():
+        from tracelens.commands.routes import run
     return run(args)
 
 
@@ -100,8 +101,8 @@ def _add_trace(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _run_trace(args: argparse.Namespace) -> int:
-    from tracelens.commands.trace import run
-
+    with _deferred_interrupts():
+        from tracelens.commands.trace import run
     return run(args)
 
 
@@ -136,8 +137,8 @@ def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _run_graph(args: argparse.Namespace) -> int:
-    from tracelens.commands.graph import run
-
+    with _deferred_interrupts():
+        from tracelens.commands.graph import run
     return run(args)
 
 
@@ -172,8 +173,8 @@ def _add_critical_path(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _run_critical_path(args: argparse.Namespace) -> int:
-    from tracelens.commands.critical_path import run
-
+    with _deferred_interrupts():
+        from tracelens.commands.critical_path import run
     return run(args)
 
 
@@ -251,8 +252,8 @@ def _add_jobs(p: argparse.ArgumentParser) -> None:
 
 
 def _run_slowest(args: argparse.Namespace) -> int:
-    from tracelens.commands.slowest import run
-
+    with _deferred_interrupts():
+        from tracelens.commands.slowest import run
     return run(args)
 
 
@@ -280,8 +281,8 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from tracelens.commands.export import run
-
+    with _deferred_interrupts():
+        from tracelens.commands.export import run
     return run(args)
 
 
@@ -356,9 +357,34 @@ def _injections(known: Sequence[str]) -> Callable[[str], frozenset[str]]:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from tracelens.commands.demo import run
-
+    with _deferred_interrupts():
+        from tracelens.commands.demo import run
     return run(args)
+
+
+@contextmanager
+def _deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while a command's modules load, then act on them.
+
+    A signal that lands inside an import is raised in the import machinery's own callbacks,
+    where Python prints it as an ignored exception with a traceback and carries on; held until
+    the import is done, it stops the command as anywhere else.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda number, frame: held.append(number))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if held:
+        raise Terminated() if held[0] == signal.SIGTERM else KeyboardInterrupt()
 
 
 class Terminated(KeyboardInterrupt):
