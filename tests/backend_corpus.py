@@ -85,6 +85,7 @@ def answer_of(json_text: str) -> dict[str, Any]:
         doc["selection"].pop(key)
     doc["stats"].pop("method")
     doc.pop("warnings")
+    doc.pop("read")  # how many files: none from a backend
     return dict(doc)
 
 

@@ -37,10 +37,23 @@ def test_no_id_is_none():
     assert optional_span_id("0000000000000000") is None
 
 
-@pytest.mark.parametrize("raw", ["zz", "!!", "A" * 40, ""])
-def test_garbage_is_refused(raw):
+@pytest.mark.parametrize("raw", ["zz", "!!", "A" * 40, "trace-123", "span-A", "Trace X"])
+def test_ids_that_are_neither_hex_nor_base64_are_kept_as_given(raw):
+    # Jaeger UI's own fixtures use `trace-123` and `span-A`; ids are opaque strings in every API
+    assert trace_id(raw) == raw
+    assert span_id(raw) == raw
+
+
+def test_hex_is_still_lowercased_and_base64_still_decoded():
+    assert trace_id("ABC") == "0" * 29 + "abc"
+    assert span_id("AAAAAAAAAAE=") == "0000000000000001"
+
+
+def test_an_empty_id_is_refused():
     with pytest.raises(BadId):
-        trace_id(raw)
+        trace_id("")
+    with pytest.raises(BadId):
+        span_id("")
 
 
 @given(st.binary(min_size=16, max_size=16))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tracelens.errors import SourceError
-from tracelens.model import ReadIssue, SpanKind, StatusCode, Trace
+from tracelens.model import ReadIssue, SpanKind, StatusCode, Trace, Unit
 from tracelens.readers import parse_document, read_traces
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "jaeger"
@@ -128,9 +128,10 @@ def test_a_bad_trace_in_an_envelope_is_an_issue_and_the_rest_is_read(tmp_path):
     issues: list[ReadIssue] = []
     (trace,) = read_all(path, issues)
     assert trace.trace_id.endswith("01")
-    assert len(issues) == 1
-    assert "trace 1" in issues[0].origin or "trace 1" in issues[0].message
-    assert "startTime" in issues[0].message
+    span, emptied = issues  # the span that could not be read, and the trace it left empty
+    assert "trace 1" in span.origin or "trace 1" in span.message
+    assert "startTime" in span.message
+    assert (span.unit, emptied.unit) == (Unit.SPAN, Unit.TRACE)
 
 
 def test_an_error_envelope_names_the_server_message(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tracelens.errors import SourceError
-from tracelens.model import ReadIssue, SpanKind, StatusCode, Trace
+from tracelens.model import ReadIssue, SpanKind, StatusCode, Trace, Unit
 from tracelens.readers import parse_document, read_traces
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -39,14 +39,29 @@ def test_api_v3_at_1_53_decodes_base64_and_skips_the_absurd_timestamp():
     issues: list[ReadIssue] = []
     traces = read_all(FIXTURES / "jaeger" / "v3-GetTrace_v1.53.0_base64-ids.json", issues)
     assert traces == []  # its only span has a zero Go time cast to uint64
-    (issue,) = issues
+    issue, emptied = issues
     assert "000000000000009600000000000000a0" in issue.message  # base64 trace id, decoded
     assert "00000000000000b4" in issue.message  # base64 span id, decoded
     assert "11651379494838206464" in issue.message
+    assert (issue.unit, emptied.unit) == (Unit.SPAN, Unit.TRACE)  # the trace it left empty, too
+    assert "every span" in emptied.message
+
+
+def test_a_span_without_start_or_end_time_is_dropped_and_its_empty_trace_said():
+    issues: list[ReadIssue] = []
+    assert read_all(FIXTURES / "jaeger" / "v3-GetTrace_hex-ids.json", issues) == []
+    assert [(i.unit, i.reason) for i in issues] == [
+        (Unit.SPAN, "no start time"),
+        (Unit.TRACE, "every span skipped"),
+    ]
+    assert "trace 00000000000000000000000000000001" in issues[1].message
 
 
 def test_api_v3_at_1_54_reads_hex_ids_and_integer_enums():
-    (trace,) = read_all(FIXTURES / "jaeger" / "v3-GetTrace_hex-ids.json")
+    doc = json.loads((FIXTURES / "jaeger" / "v3-GetTrace_hex-ids.json").read_text())
+    (raw,) = doc["result"]["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    raw.update(startTimeUnixNano="1700000000000000000", endTimeUnixNano="1700000000000001000")
+    (trace,) = parse_document(doc, "v3")
     (span,) = trace.spans
     assert trace.trace_id == "00000000000000000000000000000001"
     assert (span.span_id, span.parent_id) == ("0000000000000002", None)

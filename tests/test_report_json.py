@@ -38,6 +38,7 @@ def test_top_level_keys_come_in_their_published_order():
         "findings",
         "warnings",
         "skipped",
+        "read",
     ]
 
 

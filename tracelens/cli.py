@@ -169,6 +169,7 @@ def _add_critical_path(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="table: a waterfall per trace (default); jsonl: one JSON object per segment with "
         "traceID, spanID, service, operation, start_us, end_us",
     )
+    _add_max_spans(p)
     p.set_defaults(run=_run_critical_path)
 
 
@@ -238,7 +239,20 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--resamples", type=resamples, default=2000, help="bootstrap resamples (2000; 100 or more)"
     )
     _add_jobs(p)
+    _add_max_spans(p)
     p.set_defaults(run=_run_slowest)
+
+
+def _add_max_spans(p: argparse.ArgumentParser) -> None:
+    from tracelens.stages import MAX_SPANS_PER_TRACE
+
+    p.add_argument(
+        "--max-spans-per-trace",
+        type=positive_int,
+        default=MAX_SPANS_PER_TRACE,
+        metavar="N",
+        help=f"leave out (and count) a trace with more spans (default {MAX_SPANS_PER_TRACE:,})",
+    )
 
 
 def _add_jobs(p: argparse.ArgumentParser) -> None:

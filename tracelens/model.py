@@ -106,12 +106,41 @@ class ProblemKind(enum.StrEnum):
     EMPTY = "empty"  # no spans at all
 
 
+class Unit(enum.StrEnum):
+    """What a read issue counts: the input's units, largest first."""
+
+    FILE = "file"
+    LINE = "line"
+    TRACE = "trace"
+    SPAN = "span"
+
+
 @dataclass(frozen=True, slots=True)
 class ReadIssue:
-    """One trace or line that could not be used, and why ("traces.jsonl:12: not JSON")."""
+    """Part of the input that could not be used, and why ("traces.jsonl:12: not valid JSON").
+
+    It left out `count` `unit`s (0: something repaired, nothing lost); `traces` is how many
+    traces lost spans with them when that is known (a bad line of an OTLP export holds many).
+    `reason` is the short, stable why that counts group by ("" : the message's first clause).
+    """
 
     origin: str
     message: str
+    unit: Unit = Unit.TRACE
+    count: int = 1
+    traces: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """What reading or analysis left out for one reason: `count` units and the traces hit."""
+
+    unit: Unit
+    reason: str
+    count: int  # 0: repaired, nothing lost
+    traces: int = 0
+    issues: int = 1  # the read issues counted in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +322,9 @@ class Selection:
     baseline_window: tuple[int, int] | None = None  # before/after mode
     traces_total: int = 0
     skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> traces left out
+    left_out: tuple[LeftOut, ...] = ()  # everything left out, by unit: files, lines, traces, spans
+    traces_read: int = 0  # traces read from the input, in the windows or not
+    files_read: int = 0  # files they were read from (0: not from files)
     sampling: Sampling | None = None  # set when the traces came from a tracing backend
 
 

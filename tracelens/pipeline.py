@@ -24,9 +24,9 @@ import gc
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import numpy as np
 
@@ -38,12 +38,15 @@ from tracelens.engine import Engine, default_jobs, workers_can_start
 from tracelens.errors import SourceError, UsageError
 from tracelens.model import (
     Contributor,
+    LeftOut,
     ReadIssue,
     RouteStats,
     Selection,
     Trace,
     TraceSummary,
+    Unit,
 )
+from tracelens.readers.accounting import describe, skipped_traces, tally
 from tracelens.readers.pieces import join_parts, pieces
 from tracelens.remote import RemoteRead, gather, read_remote
 from tracelens.routes import RouteMatcher
@@ -52,6 +55,7 @@ from tracelens.sources.files import FileSource
 from tracelens.stages import (
     BEFORE,
     CURRENT,
+    MAX_SPANS_PER_TRACE,
     Brief,
     Scope,
     claims_of,
@@ -88,12 +92,15 @@ def slowest(
     sample: int = 1000,
     fetch_progress: FetchProgress | None = None,
     jobs: int | None = 1,
+    max_spans_per_trace: int = MAX_SPANS_PER_TRACE,
 ) -> Report:
     """Explain what makes the route's slow requests slow, against its baseline requests.
 
     From a backend, at most `limit` requests are listed per window and the baseline is a seeded
     sample of `sample` traces. `jobs` worker processes read and analyse trace files big enough to
-    gain from them (None: one per core); the answer is the same for any number.
+    gain from them (None: one per core); the answer is the same for any number. A trace with more
+    than `max_spans_per_trace` spans, and a fragment whose root span was lost, are left out and
+    counted (`Selection.left_out`).
     `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
     """
     clock = _Stopwatch(timings)
@@ -104,7 +111,9 @@ def slowest(
     gc.disable()
     try:
         src = as_source(source)
-        scope = Scope(RouteMatcher(route) if route else None, window, baseline_window)
+        scope = Scope(
+            RouteMatcher(route) if route else None, window, baseline_window, max_spans_per_trace
+        )
         with Engine(_jobs_for(src, jobs)) as engine:
             remote = None
             if isinstance(src, RemoteSource):
@@ -123,16 +132,15 @@ def slowest(
                 remote = read_remote(src, gathered)
                 window = remote.window
                 # The backend chose the traces by their root's start: no first-span filter.
-                scope = Scope(scope.matcher, None, None)
+                scope = replace(scope, window=None, baseline_window=None)
                 briefs = engine.add(remote.traces, 0, scope)
                 briefs = [_in_windows(b, window, baseline_window) for b in briefs]
-                issues = remote.issues
+                read = _Read(briefs, list(remote.issues), len(briefs), 0)
             else:
-                briefs, issues = _read(engine, src, scope, progress)
+                read = _read(engine, src, scope, progress)
             return _explain(
                 engine,
-                briefs,
-                issues,
+                read,
                 route,
                 percentile=percentile,
                 baseline=baseline,
@@ -153,8 +161,7 @@ def slowest(
 
 def _explain(
     engine: Engine,
-    briefs: list[Brief],
-    issues: list[ReadIssue],
+    read: _Read,
     route: str | None,
     *,
     percentile: float,
@@ -170,6 +177,20 @@ def _explain(
     remote: RemoteRead | None = None,
 ) -> Report:
     clock.lap("read + tree + critical path")
+    briefs = [b for b in read.briefs if not b.left_out]
+    issues = read.issues + [
+        ReadIssue(
+            f"trace {b.trace_id}",
+            f"{b.left_out} ({b.spans:,} spans); left out of route analysis",
+            Unit.TRACE,
+            reason=b.left_out,
+        )
+        for b in read.briefs
+        if b.left_out
+    ]
+    left_out = tally(issues)
+    if not briefs:
+        _nothing_analysed(left_out, read, window is not None or baseline_window is not None)
     current, before, matched = _select_route(briefs, route, baseline_window)
     route_label = route or current[0].route
     sampled = remote is not None and not remote.exact
@@ -273,8 +294,11 @@ def _explain(
             else None
         ),
         traces_total=len(current),
-        skipped=_skipped(issues),
+        skipped=skipped_traces(left_out),
         sampling=remote.sampling if remote is not None else None,
+        left_out=left_out,
+        traces_read=read.traces,
+        files_read=read.files,
     )
     if remote is not None and sampled and remote.baseline_stats is not None:
         baseline_stats: RouteStats | None = remote.baseline_stats
@@ -352,9 +376,17 @@ def _jobs_for(src: Source, jobs: int | None) -> int:
     return jobs if size >= PARALLEL_BYTES else 1
 
 
-def _read(
-    engine: Engine, src: Source, scope: Scope, progress: Progress | None
-) -> tuple[list[Brief], list[ReadIssue]]:
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What reading gave: the briefs, the issues and how many traces from how many files."""
+
+    briefs: list[Brief]
+    issues: list[ReadIssue]
+    traces: int
+    files: int
+
+
+def _read(engine: Engine, src: Source, scope: Scope, progress: Progress | None) -> _Read:
     """Read and analyse every trace in the current and baseline windows into the engine."""
     if isinstance(src, FileSource):
         mapped = engine.load(pieces(src.path), scope, progress)
@@ -363,20 +395,24 @@ def _read(
         if failed and len(failed) == len(mapped):
             more = f" (and {len(failed) - 1} more unreadable files)" if len(failed) > 1 else ""
             raise SourceError(f"{failed[0]}{more}")
-        briefs = _joined(engine, [b for m in mapped for b in m.briefs], scope)
-        return briefs, issues
+        briefs, rejoined = _joined(engine, [b for m in mapped for b in m.briefs], scope)
+        traces = sum(m.traces for m in mapped) - rejoined
+        files = len({m.file for m in mapped if m.file and m.failed is None})
+        return _Read(briefs, issues, traces, files)
     # A source can narrow its reads to one window; with two windows it must give both.
     window = scope.window if scope.baseline_window is None else None
     briefs = engine.add(src.traces(window), 0, scope)
-    return briefs, list(src.issues)
+    return _Read(briefs, list(src.issues), len(briefs), 0)
 
 
-def _joined(engine: Engine, briefs: list[Brief], scope: Scope) -> list[Brief]:
-    """The briefs after joining the traces that one file's pieces cut in parts."""
+def _joined(engine: Engine, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
+    """The briefs after joining the traces that one file's pieces cut in parts, and how many
+    parts were joined away (a trace read in three parts counts two)."""
     pieces_of: dict[str, set[int]] = {}
     for b in briefs:
         pieces_of.setdefault(b.trace_id, set()).add(b.piece)
     split = frozenset(t for t, numbers in pieces_of.items() if len(numbers) > 1)
+    rejoined = sum(len(pieces_of[t]) - 1 for t in split)
     if split:
         parts = sorted(
             (p for found in engine.run(take_parts, split) for p in found), key=lambda p: p[0]
@@ -390,7 +426,20 @@ def _joined(engine: Engine, briefs: list[Brief], scope: Scope) -> list[Brief]:
         for trace_id, traces in joined:
             briefs += engine.add([join_parts(traces)], first[trace_id], scope)
     engine.run(drop_loose)
-    return briefs
+    return briefs, rejoined
+
+
+def _nothing_analysed(left_out: Sequence[LeftOut], read: _Read, windowed: bool) -> NoReturn:
+    """SourceError (exit 1) saying why no trace at all could be analysed."""
+    lost = describe(left_out)
+    if windowed and read.traces:
+        raise UsageError(
+            "no traces in the selected window; widen --since/--start/--end"
+            + (f" (left out: {lost})" if lost else "")
+        )
+    if not lost:
+        raise SourceError("no traces in the input")
+    raise SourceError(f"no trace could be analysed: read {read.traces:,} traces, left out {lost}")
 
 
 def _in_windows(b: Brief, window: Window | None, baseline_window: Window | None) -> Brief:
@@ -469,8 +518,3 @@ def _label(c: Contributor) -> str:
 def _nearest(briefs: Sequence[Brief], target_ns: float) -> Brief | None:
     """The trace whose duration is nearest `target_ns` (ties: the earlier one), or None."""
     return min(briefs, key=lambda b: abs(b.duration_ns - target_ns), default=None)
-
-
-def _skipped(issues: Sequence[ReadIssue]) -> dict[str, int]:
-    """Read issues grouped by the first clause of their message."""
-    return dict(Counter(issue.message.split(":", 1)[0][:80] for issue in issues))

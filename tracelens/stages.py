@@ -24,14 +24,18 @@ from tracelens.baseline import Baseline, ProfilePart, profile_part
 from tracelens.detectors import Detector, detect_all
 from tracelens.errors import SourceError
 from tracelens.facts import trace_facts
-from tracelens.model import Finding, ReadIssue, Segment, Span, Trace
+from tracelens.model import Finding, ProblemKind, ReadIssue, Segment, Span, Trace
 from tracelens.readers.pieces import Piece, read_piece
+from tracelens.readers.stream import unreadable
 from tracelens.routes import RouteMatcher, display_route
 from tracelens.sources import Window
 from tracelens.whatif import edits_by_key, merged_edits, whatif_duration_ns
 
 Key = tuple[str, str, str]  # (pattern, service, operation), as attribution.Key
 CURRENT, BEFORE = "current", "before"
+MAX_SPANS_PER_TRACE = 1_000_000  # --max-spans-per-trace's default
+TOO_MANY_SPANS = "more spans than --max-spans-per-trace"
+FRAGMENT = "fragment: every span's parent is missing (its root span was lost)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,7 @@ class Scope:
     matcher: RouteMatcher | None = None
     window: Window | None = None
     baseline_window: Window | None = None
+    max_spans: int = MAX_SPANS_PER_TRACE  # a trace with more spans is left out, counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +63,12 @@ class Brief:
     critical_path_ns: int
     problems: int
     clock_shifts: int
+    left_out: str = ""  # why the trace is not analysed although read (FRAGMENT, too many spans)
+    spans: int = 0  # how many it has, when left out
 
     @property
     def analysed(self) -> bool:
-        return self.entry is not None and bool(self.period)
+        return self.entry is not None and bool(self.period) and not self.left_out
 
 
 @dataclass
@@ -81,20 +88,54 @@ class Mapped:
     briefs: list[Brief]
     issues: list[ReadIssue]
     failed: SourceError | None = None  # a whole file of a directory that could not be read
+    traces: int = 0  # traces read from the piece, in the windows or not
+    file: str = ""  # the file it was read from ("" when no file of a directory was read)
 
 
 def _in(window: Window | None, t_ns: int) -> bool:
     return window is None or window.contains(t_ns)
 
 
+def _left_out(trace: Trace, number: int, why: str, first_ns: int) -> Brief:
+    """The brief of a trace that is read but not analysed, so that it is counted."""
+    return Brief(
+        trace_id=trace.trace_id,
+        piece=number,
+        start_ns=first_ns,
+        duration_ns=0,
+        route="",
+        service="",
+        entry=None,
+        period="",
+        critical_path_ns=0,
+        problems=0,
+        clock_shifts=0,
+        left_out=why,
+        spans=len(trace.spans),
+    )
+
+
 def map_traces(
-    shard: Shard, traces: Iterable[Trace], number: int, scope: Scope, *, loose: bool = False
+    shard: Shard,
+    traces: Iterable[Trace],
+    number: int,
+    scope: Scope,
+    *,
+    loose: bool = False,
+    counted: list[int] | None = None,
 ) -> list[Brief]:
     """Analyse traces into the shard; the briefs of those in a window. With `loose`, a trace that
-    is not analysed is kept aside as it may be part of a trace split over pieces."""
+    is not analysed is kept aside as it may be part of a trace split over pieces.
+
+    A fragment (no span of it has its parent in the trace: the root was lost) and a trace over
+    `scope.max_spans` are not analysed: their briefs say why (`Brief.left_out`). `counted`, when
+    given, gets the number of traces read appended.
+    """
     briefs: list[Brief] = []
     window, before = scope.window, scope.baseline_window
+    read = 0
     for trace in traces:
+        read += 1
         if not trace.spans:
             continue
         first_ns = min(s.start_ns for s in trace.spans)
@@ -102,7 +143,17 @@ def map_traces(
             if loose:
                 shard.loose.append((number, trace))
             continue
+        if len(trace.spans) > scope.max_spans:
+            briefs.append(_left_out(trace, number, TOO_MANY_SPANS, first_ns))
+            if loose:
+                shard.loose.append((number, trace))
+            continue
         a = analyze_trace(trace, with_facts=False)
+        if any(p.kind is ProblemKind.NO_ROOT for p in a.tree.problems):
+            briefs.append(_left_out(trace, number, FRAGMENT, first_ns))
+            if loose:
+                shard.loose.append((number, trace))
+            continue
         root = a.tree.root_span
         entry = scope.matcher.match(a.tree) if scope.matcher else a.route[1]
         if before is not None and before.contains(root.start_ns):
@@ -130,24 +181,32 @@ def map_traces(
             shard.pieces.append(number)
         elif loose:
             shard.loose.append((number, trace))
+    if counted is not None:
+        counted.append(read)
     return briefs
 
 
 def map_piece(shard: Shard, piece: Piece, number: int, scope: Scope) -> Mapped:
     """Read one piece of the input and analyse its traces into the shard."""
     issues: list[ReadIssue] = []
+    counted: list[int] = []
     try:
         briefs = map_traces(
-            shard, read_piece(piece, issues), number, scope, loose=piece.lines is not None
+            shard,
+            read_piece(piece, issues),
+            number,
+            scope,
+            loose=piece.lines is not None,
+            counted=counted,
         )
     except SourceError as e:
         if piece.path is None:
             raise
         # One unreadable file must not hide the rest of a directory.
-        name = piece.name
-        issues.append(ReadIssue(name, str(e).removeprefix(f"{name}: ")))
+        issues.append(unreadable(piece.name, e))
         return Mapped([], issues, failed=e)
-    return Mapped(briefs, issues)
+    file = "" if piece.unread is not None else piece.name
+    return Mapped(briefs, issues, traces=sum(counted), file=file)
 
 
 def take_parts(shard: Shard, trace_ids: frozenset[str]) -> list[tuple[int, Trace]]:

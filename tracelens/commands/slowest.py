@@ -24,6 +24,7 @@ from tracelens.engine import default_jobs
 from tracelens.errors import TracelensError, UsageError
 from tracelens.pipeline import slowest
 from tracelens.remote import failure_line
+from tracelens.report import read_sentence
 from tracelens.report.safe import visible
 from tracelens.sources import RemoteSource, Window
 from tracelens.timespec import parse_time_ns
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             sample=args.sample,
             fetch_progress=fetch_bar.update,
             jobs=args.jobs or default_jobs(),
+            max_spans_per_trace=args.max_spans_per_trace,
         )
 
     sampling = report.selection.sampling
@@ -124,11 +126,10 @@ def run(args: argparse.Namespace) -> int:
         stderr.print(f"[yellow]warning:[/] {escape(visible(lost))}", soft_wrap=True)
     for warning in report.warnings[:5]:
         stderr.print(f"[yellow]warning:[/] {escape(visible(warning))}", soft_wrap=True)
-    if report.selection.skipped:
-        skipped = sum(report.selection.skipped.values())
-        reasons = "; ".join(f"{n}× {why}" for why, n in report.selection.skipped.items())
+    if report.selection.left_out:
         stderr.print(
-            f"[yellow]skipped {skipped} traces:[/] {escape(visible(reasons))}", soft_wrap=True
+            f"[yellow]warning:[/] {escape(visible(read_sentence(report.selection)))}",
+            soft_wrap=True,
         )
 
     _write_files(report, args)

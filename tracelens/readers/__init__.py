@@ -8,7 +8,7 @@ content alone. Ids come out as lowercase hex (32 for traces, 16 for spans), time
     issues: list[ReadIssue] = []
     for trace in read_traces("traces.jsonl.gz", issues):
         ...
-    # issues: one ReadIssue("file:line", why) per trace, line or span that was skipped
+    # issues: one ReadIssue("file:line", why, unit, count) per file, line, trace or span skipped
 
 `parse_json(body, origin)` converts one JSON document given as bytes (an HTTP response), by the
 typed fast path where its shape allows; `parse_document(obj, origin)` one already decoded.
@@ -22,7 +22,7 @@ from typing import Any
 
 from tracelens.model import ReadIssue, Trace
 from tracelens.readers.detect import add_document, add_json, paused_gc
-from tracelens.readers.group import Sink, finish
+from tracelens.readers.group import Sink
 from tracelens.readers.stream import read_path
 
 __all__ = ["parse_document", "parse_json", "read_traces"]
@@ -48,7 +48,7 @@ def parse_document(obj: Any, origin: str, issues: list[ReadIssue] | None = None)
     sink = Sink(origin, issues)
     with paused_gc():
         add_document(obj, sink)
-    return [finish(tid, spans, origin) for tid, spans in sink.groups.items() if spans]
+    return list(sink.traces())
 
 
 def parse_json(body: bytes, origin: str, issues: list[ReadIssue] | None = None) -> list[Trace]:
@@ -58,4 +58,4 @@ def parse_json(body: bytes, origin: str, issues: list[ReadIssue] | None = None) 
     """
     sink = Sink(origin, issues)
     add_json(body, sink)
-    return [finish(tid, spans, origin) for tid, spans in sink.groups.items() if spans]
+    return list(sink.traces())

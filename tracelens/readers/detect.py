@@ -12,7 +12,9 @@ results, Jaeger trace summaries), error responses and Zipkin v1 raise SourceErro
 from __future__ import annotations
 
 import gc
+import json
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -20,6 +22,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from tracelens.errors import SourceError
+from tracelens.model import Unit
 from tracelens.readers import jaeger, otlp, zipkin
 from tracelens.readers.group import Sink
 from tracelens.readers.otlp import NO_RAW
@@ -130,8 +133,8 @@ def split_traces(data: bytes) -> list[msgspec.Raw] | None:
             keys = _first_keys(data, at)
             if b"spans" in keys and b"traceID" in keys and b"resourceSpans" not in keys:
                 return msgspec.json.decode(data, type=list[msgspec.Raw])
-    except msgspec.ValidationError:
-        return None
+    except (msgspec.ValidationError, RecursionError):
+        return None  # not a plain list of traces (or too deep): read as one document
     return None
 
 
@@ -186,13 +189,41 @@ def add_json(data: bytes | msgspec.Raw, sink: Sink) -> None:
     """
     with paused_gc():
         try:
-            if _fast(data, sink):
-                return
-        except msgspec.ValidationError:
-            pass
-        # The fast path converts only after a whole decode succeeded, so nothing is in sink yet.
-        obj = msgspec.json.decode(data)
-        add_document(obj, sink)
+            try:
+                if _fast(data, sink):
+                    return
+            except msgspec.ValidationError:
+                pass
+            # The fast path converts only after a whole decode succeeded: nothing is in sink yet.
+            add_document(_decoded(data), sink)
+        except RecursionError as e:
+            raise TooDeep(
+                f"{sink.origin}: JSON nested deeper than {too_deep()} levels, more than any trace "
+                "format needs; not read"
+            ) from e
+
+
+class TooDeep(SourceError):
+    """JSON nested deeper than the decoders go: unreadable, rather than "not traces"."""
+
+
+def too_deep() -> str:
+    """The nesting depth the JSON decoders refuse (Python's recursion limit), for messages."""
+    return f"{sys.getrecursionlimit():,}"
+
+
+def _decoded(data: bytes | msgspec.Raw) -> Any:
+    """The JSON value of `data`; numbers out of range of a float (`1e400`) become infinities.
+
+    Raises msgspec.DecodeError when `data` is not JSON.
+    """
+    try:
+        return msgspec.json.decode(data)
+    except msgspec.ValidationError as e:  # msgspec refuses out-of-range numbers outright
+        try:
+            return json.loads(bytes(data))
+        except ValueError:  # not JSON after all (or a number too long for int())
+            raise msgspec.DecodeError(str(e)) from e
 
 
 # ---- robust path: decoded JSON walked by its keys -------------------------------------------
@@ -213,7 +244,55 @@ def _each(items: list[Any], kind: type[T], sink: Sink, label: str) -> Iterator[T
         try:
             yield msgspec.convert(item, kind, strict=False)
         except msgspec.ValidationError as e:
-            sink.skip(f"{label} {i + 1}: {e}; skipped")
+            if label == "span":
+                sink.skip(f"{label} {i + 1}: {e}; skipped", reason="malformed span")
+            else:
+                spans = _spans_in(item)
+                sink.skip(
+                    f"{label} {i + 1}: {e}; skipped ({spans:,} spans)",
+                    Unit.SPAN,
+                    count=spans,
+                    traces=1 if label == "trace" else 0,
+                    reason=f"malformed {label}",
+                )
+
+
+def _spans_in(item: Any) -> int:
+    """How many spans a decoded Jaeger trace or OTLP resourceSpans holds (what skipping costs)."""
+    if not isinstance(item, dict):
+        return 0
+    spans = item.get("spans")
+    if isinstance(spans, list):
+        return len(spans)
+    total = 0
+    for key in ("scopeSpans", "instrumentationLibrarySpans"):
+        lst = item.get(key)
+        if isinstance(lst, list):
+            total += sum(_spans_in(ss) for ss in lst)
+    return total
+
+
+def _add_jaeger_traces(traces: list[Any], sink: Sink) -> None:
+    """Jaeger trace objects; in one that does not fit as a whole, each span on its own."""
+    for i, item in enumerate(traces):
+        try:
+            jt = msgspec.convert(item, jaeger.JTrace, strict=False)
+        except msgspec.ValidationError as e:
+            spans = item.get("spans") if isinstance(item, dict) else None
+            if not isinstance(spans, list):
+                sink.skip(f"trace {i + 1}: {e}; skipped", Unit.TRACE, reason="malformed trace")
+                continue
+            rest = {k: v for k, v in item.items() if k != "spans"}
+            try:
+                shell = msgspec.convert({**rest, "spans": []}, jaeger.JTrace, strict=False)
+            except msgspec.ValidationError:
+                shell = jaeger.JTrace([])  # processes unreadable: services unknown
+            good = list(_each(spans, jaeger.JSpan, sink, "span"))
+            if not good:
+                sink.emptied(shell.trace_id or f"{i + 1}")
+                continue
+            jt = jaeger.JTrace(good, shell.trace_id, shell.processes)
+        jaeger.add_traces([jt], sink)
 
 
 def _error_text(obj: dict[str, Any]) -> str | None:
@@ -248,10 +327,9 @@ def _add_object(obj: dict[str, Any], sink: Sink) -> None:
         if data is None:
             why = _error_text(obj) or "no data"
             raise SourceError(f"{sink.origin}: holds an error response, not traces: {why}")
-        traces = data if isinstance(data, list) else [data]
-        jaeger.add_traces(list(_each(traces, jaeger.JTrace, sink, "trace")), sink)
+        _add_jaeger_traces(data if isinstance(data, list) else [data], sink)
     elif "spans" in obj and ("traceID" in obj or "processes" in obj):
-        jaeger.add_traces(list(_each([obj], jaeger.JTrace, sink, "trace")), sink)
+        _add_jaeger_traces([obj], sink)
     elif _is_otlp(obj):
         _add_otlp(obj, sink)
     elif isinstance(obj.get("result"), dict) and _is_otlp(obj["result"]):

@@ -9,11 +9,12 @@ client half, as Jaeger's and Tempo's span-id de-duplication does.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import msgspec
 
 from tracelens.errors import SourceError
-from tracelens.model import ReadIssue, Span, SpanKind, Trace
+from tracelens.model import ReadIssue, Span, SpanKind, Trace, Unit
 
 # 2300-01-01T00:00:00Z: anything later is a broken clock or a zero time cast to uint64.
 MAX_TIME_NS = 10_413_792_000 * 1_000_000_000
@@ -38,16 +39,48 @@ class Sink:
             spans = self.groups[trace_id] = []
         return spans
 
-    def skip(self, message: str) -> None:
+    def skip(
+        self,
+        message: str,
+        unit: Unit = Unit.SPAN,
+        *,
+        count: int = 1,
+        traces: int = 0,
+        reason: str = "",
+    ) -> None:
+        """Record that `count` `unit`s were left out (SourceError when there is no issue list)."""
         if self.issues is None:
             raise SourceError(f"{self.origin}: {message}")
-        self.issues.append(ReadIssue(self.origin, message))
+        self.issues.append(ReadIssue(self.origin, message, unit, count, traces, reason))
 
     def bad_time(self, trace_id: str, span_id: str, start_ns: int, end_ns: int) -> None:
         value = start_ns if not 0 <= start_ns <= MAX_TIME_NS else end_ns
         self.skip(
             f"span {span_id} of trace {trace_id}: time {value} ns is not a plausible timestamp "
-            "(before 1970 or after 2300); span skipped"
+            "(before 1970 or after 2300); span skipped",
+            reason="implausible timestamp",
+        )
+
+    def no_time(self, trace_id: str, span_id: str, missing: str) -> None:
+        self.skip(
+            f"span {span_id} of trace {trace_id} has no {missing}; span skipped",
+            reason=f"no {missing}",
+        )
+
+    def traces(self, origin: str | None = None) -> Iterator[Trace]:
+        """The finished traces; a trace whose every span was skipped is an issue of its own."""
+        where = origin or self.origin
+        for tid, spans in self.groups.items():
+            if spans:
+                yield finish(tid, spans, where)
+            else:
+                self.emptied(tid)
+
+    def emptied(self, trace_id: str) -> None:
+        self.skip(
+            f"trace {trace_id}: every span of it was skipped; trace left out",
+            Unit.TRACE,
+            reason="every span skipped",
         )
 
 

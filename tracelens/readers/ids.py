@@ -2,9 +2,11 @@
 
 Every backend's encoding ends up the same way (backends.md §1.1): hex of any case and any length
 up to the full width is left-padded and lowercased; anything that ends in `=` or holds a character
-outside the hex alphabet is base64 (standard or URL-safe, padded or not). The order matters: a
-32-character hex id is also valid base64 and would decode to 24 bytes of garbage. Empty or missing
-ids mean "no id" and come back as None from `optional_span_id`.
+outside the hex alphabet is base64 (standard or URL-safe, padded or not) when it decodes to a
+whole binary id. The order matters: a 32-character hex id is also valid base64 and would decode to
+24 bytes of garbage. Any other id (`span-A`, `trace-123`: hand-written and converted traces, the
+Jaeger UI's own fixtures) is kept exactly as given, since ids are opaque strings in every trace
+API. Empty or missing ids mean "no id" and come back as None from `optional_span_id`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ _TRACE_CACHE_MAX = 100_000
 
 
 class BadId(ValueError):
-    """An id that is neither hex nor base64 of a sensible length."""
+    """An id that cannot be used at all: an empty one."""
 
 
-def _from_base64(raw: str, what: str) -> bytes:
+def _from_base64(raw: str) -> bytes | None:
     text = raw.strip().rstrip("=")
     padded = (text + "=" * (-len(text) % 4)).encode("ascii", "replace")
     for altchars in (b"+/", b"-_"):  # standard first, then URL-safe
@@ -32,30 +34,32 @@ def _from_base64(raw: str, what: str) -> bytes:
             return base64.b64decode(padded, altchars=altchars, validate=True)
         except (binascii.Error, ValueError):
             continue
-    raise BadId(f"{what} {raw!r} is neither hex nor base64")
+    return None
 
 
-def _normalise(raw: str, width: int, what: str) -> str:
-    """Hex of `width` characters for `raw`, whatever its encoding (§1.1 decoder rule)."""
+def _normalise(raw: str, width: int) -> str:
+    """Hex of `width` characters for `raw`, whatever its encoding (§1.1 decoder rule); an id
+    that is neither hex nor base64 of a whole binary id, as given."""
     n = len(raw)
     if n <= width and not raw.endswith("=") and _HEX_DIGITS.issuperset(raw):
         return raw.lower() if n == width else (_ZEROS[: width - n] + raw).lower()
-    data = _from_base64(raw, what)
-    hexed = data.hex()
+    data = _from_base64(raw)
     # Base64 ids are whole binary ids: 16 or 8 bytes (a 64-bit trace id) for traces, 8 for spans.
-    if len(data) not in (width // 2, 8):
-        raise BadId(f"{what} {raw!r} is neither hex nor base64 of {width // 2} bytes")
+    if data is None or len(data) not in (width // 2, 8):
+        return raw  # an opaque id ("span-A"): kept as given
+    hexed = data.hex()
     return _ZEROS[: width - len(hexed)] + hexed
 
 
 def trace_id(raw: str) -> str:
-    """32-char lowercase hex for a trace id in any encoding; raises BadId."""
+    """32-char lowercase hex for a trace id in any encoding (an opaque id as given); raises
+    BadId when it is empty."""
     hit = _trace_cache.get(raw)
     if hit is not None:
         return hit
     if not raw:
         raise BadId("empty trace id")
-    value = _normalise(raw, 32, "trace id")
+    value = _normalise(raw, 32)
     if len(_trace_cache) >= _TRACE_CACHE_MAX:
         _trace_cache.clear()
     _trace_cache[raw] = value
@@ -68,7 +72,8 @@ _SPAN_CACHE_MAX = 500_000
 
 
 def span_id(raw: str) -> str:
-    """16-char lowercase hex for a span id in any encoding; raises BadId.
+    """16-char lowercase hex for a span id in any encoding (an opaque id as given); raises
+    BadId when it is empty.
 
     Hot loops call `span_cache.get(raw) or span_id(raw)` to skip the call on a hit.
     """
@@ -87,7 +92,7 @@ def span_id(raw: str) -> str:
     if value is None:
         if not raw:
             raise BadId("empty span id")
-        value = _normalise(raw, 16, "span id")
+        value = _normalise(raw, 16)
     if len(span_cache) >= _SPAN_CACHE_MAX:
         span_cache.clear()
     span_cache[raw] = value

@@ -54,8 +54,8 @@ class JSpan(msgspec.Struct, gc=False):
     trace_id: str | None = msgspec.field(name="traceID", default=None)
     operation: str | None = msgspec.field(name="operationName", default=None)
     references: list[Ref] | None = None
-    start_us: int = msgspec.field(name="startTime", default=0)
-    duration_us: int = msgspec.field(name="duration", default=0)
+    start_us: int | None = msgspec.field(name="startTime", default=None)
+    duration_us: int | None = msgspec.field(name="duration", default=None)
     tags: list[KV] | None = None
     logs: list[Log] | None = None
     process_id: str | None = msgspec.field(name="processID", default=None)
@@ -202,7 +202,7 @@ def add_spans(
             raw = js.trace_id or default_trace_id or ""
             if raw != last_raw:
                 if not raw:
-                    sink.skip(f"span {js.span_id!r} has no traceID; span skipped")
+                    sink.skip(f"span {js.span_id!r} has no traceID; span skipped", reason="no id")
                     continue
                 tid = trace_id(raw)
                 bucket = sink.spans_of(tid)
@@ -247,6 +247,9 @@ def add_spans(
             else:
                 attrs, kind, status = {}, internal, unset
 
+            if not js.start_us or js.duration_us is None:  # 0: a zero time, as good as none
+                sink.no_time(tid, sid, "start time" if not js.start_us else "duration")
+                continue
             start_ns = js.start_us * 1000
             end_ns = start_ns + js.duration_us * 1000
             if start_ns > max_ns or end_ns > max_ns or start_ns < 0:
@@ -270,7 +273,7 @@ def add_spans(
                 )
             )
         except (BadId, ValueError, TypeError, OverflowError) as e:
-            sink.skip(f"span {js.span_id!r}: {e}; span skipped")
+            sink.skip(f"span {js.span_id!r}: {e}; span skipped", reason="malformed span")
 
 
 def add_traces(traces: list[JTrace], sink: Sink) -> None:

@@ -72,8 +72,8 @@ class OSpan(msgspec.Struct, gc=False):
     parent_span_id: str | None = msgspec.field(name="parentSpanId", default=None)
     name: str = ""
     kind: int | str = 0
-    start_ns: int = msgspec.field(name="startTimeUnixNano", default=0)
-    end_ns: int = msgspec.field(name="endTimeUnixNano", default=0)
+    start_ns: int | None = msgspec.field(name="startTimeUnixNano", default=None)
+    end_ns: int | None = msgspec.field(name="endTimeUnixNano", default=None)
     attributes: list[KeyValue] | None = None
     events: list[OEvent] | None = None
     links: list[OLink] | None = None
@@ -192,6 +192,9 @@ def add_resource_spans(resource_spans: list[ResourceSpans], sink: Sink) -> None:
                         last_raw = os.trace_id
                     sid = os.span_id if plain_ids else span_id(os.span_id)
                     start_ns, end_ns = os.start_ns, os.end_ns
+                    if not start_ns or not end_ns:  # absent, or 0: proto3's "not set"
+                        sink.no_time(tid, sid, "start time" if not start_ns else "end time")
+                        continue
                     if start_ns > max_ns or end_ns > max_ns or start_ns < 0 or end_ns < 0:
                         sink.bad_time(tid, sid, start_ns, end_ns)
                         continue
@@ -227,7 +230,7 @@ def add_resource_spans(resource_spans: list[ResourceSpans], sink: Sink) -> None:
                         )
                     )
                 except (BadId, ValueError, TypeError) as e:
-                    sink.skip(f"span {os.span_id!r}: {e}; span skipped")
+                    sink.skip(f"span {os.span_id!r}: {e}; span skipped", reason="malformed span")
 
 
 def _events(events: list[OEvent]) -> tuple[Event, ...]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,17 +29,19 @@ from tracelens.readers.detect import add_json, split_traces
 from tracelens.readers.group import Sink, finish
 from tracelens.readers.stream import (
     _BOM,
-    _HEAD_BYTES,
     _NL,
-    _check_text,
-    _finished,
+    MAX_LINE_BYTES,
     _is_lines,
     _looks_like_lines,
     _open,
     _read_lines,
     _read_stream,
     files_in,
+    line_too_long,
+    not_regular,
     read_file,
+    read_head,
+    read_rest,
 )
 
 LINES_BYTES = 4 << 20  # JSON lines per piece: big enough to amortise sending it to a worker
@@ -53,11 +54,13 @@ class Piece:
 
     `path`: a whole file of a directory, read where the piece is read. `lines`: JSON lines
     starting at line `first_line` (`leading`: the start of the file). `traces`: whole Jaeger
-    traces, numbered from `first_trace` + 1. `document`: one JSON document.
+    traces, numbered from `first_trace` + 1. `document`: one JSON document. `unread`: an entry
+    of a directory that is not a regular file (a FIFO, a socket), skipped with an issue.
     """
 
     name: str
     path: str | None = None
+    unread: str | None = None
     lines: bytes | None = None
     first_line: int = 1
     leading: bool = True
@@ -73,7 +76,10 @@ def pieces(path: str | os.PathLike[str]) -> Iterator[Piece]:
         return
     root = Path(path)
     if root.is_dir():
-        for file in files_in(root):
+        files, others = files_in(root)
+        for other in others:
+            yield Piece(name=str(other), unread=str(other))
+        for file in files:
             yield Piece(name=str(file), path=str(file))
         return
     if not root.exists():
@@ -82,15 +88,15 @@ def pieces(path: str | os.PathLike[str]) -> Iterator[Piece]:
 
 
 def _stream_pieces(path: Path | None, name: str) -> Iterator[Piece]:
-    stream = _open(path, name) if path is not None else io.BytesIO(sys.stdin.buffer.read())
+    """Pieces of a file or of stdin, read front to back as a stream (FIFOs and pipes too)."""
+    stream = _open(path, name)
     with stream:
         try:
-            head = stream.read(_HEAD_BYTES)
-            _check_text(head[:512], name)
+            head = read_head(stream, name)
             if _is_lines(head.removeprefix(_BOM)):
                 yield from _line_pieces(head, stream, name)
                 return
-            data = (head + stream.read()).removeprefix(_BOM)
+            data = read_rest(stream, head, name)
         except (OSError, EOFError, zlib.error) as e:
             raise SourceError(f"{name}: cannot read: {e}") from e
     try:
@@ -117,6 +123,8 @@ def _line_pieces(head: bytes, stream: BinaryIO, name: str) -> Iterator[Piece]:
             cut = held.rfind(_NL, 0, LINES_BYTES)
             if cut < 0:  # a line longer than a piece: it is a piece of its own
                 cut = held.find(_NL, LINES_BYTES)
+                if cut < 0 and len(held) > MAX_LINE_BYTES:
+                    raise line_too_long(name)
             if cut >= 0:
                 run, held = held[: cut + 1], held[cut + 1 :]
                 yield Piece(name=name, lines=run, first_line=line, leading=leading)
@@ -134,6 +142,11 @@ def _line_pieces(head: bytes, stream: BinaryIO, name: str) -> Iterator[Piece]:
 def read_piece(piece: Piece, issues: list[ReadIssue] | None) -> Iterator[Trace]:
     """The traces of one piece; bad traces, lines and spans go to `issues` (None: raise)."""
     name = piece.name
+    if piece.unread is not None:
+        if issues is None:
+            raise SourceError(f"{name}: not a regular file")
+        issues.append(not_regular(Path(piece.unread)))
+        return
     try:
         if piece.path is not None:
             yield from read_file(Path(piece.path), name, issues)
@@ -150,7 +163,7 @@ def read_piece(piece: Piece, issues: list[ReadIssue] | None) -> Iterator[Trace]:
         for i, part in enumerate(piece.traces, piece.first_trace + 1):
             sink = Sink(f"{name} (trace {i})", issues)
             add_json(part, sink)
-            yield from _finished(sink, name)
+            yield from sink.traces(name)
     except msgspec.DecodeError as e:
         raise SourceError(f"{name}: not valid JSON ({e})") from e
 

@@ -76,9 +76,8 @@ def add_spans(spans: list[ZSpan], sink: Sink) -> None:
                 bucket = sink.spans_of(tid)
                 last_raw = zs.trace_id
             sid = span_id(zs.id)
-            if zs.timestamp is None or zs.duration is None:
-                missing = "timestamp" if zs.timestamp is None else "duration"
-                sink.skip(f"span {sid} of trace {tid} has no {missing}; span skipped")
+            if not zs.timestamp or zs.duration is None:
+                sink.no_time(tid, sid, "timestamp" if not zs.timestamp else "duration")
                 continue
             start_ns = zs.timestamp * 1000
             end_ns = start_ns + zs.duration * 1000
@@ -113,4 +112,4 @@ def add_spans(spans: list[ZSpan], sink: Sink) -> None:
                 )
             )
         except (BadId, ValueError, TypeError) as e:
-            sink.skip(f"span {zs.id!r}: {e}; span skipped")
+            sink.skip(f"span {zs.id!r}: {e}; span skipped", reason="malformed span")

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from tracelens.answer import Report
-from tracelens.model import CONTRIBUTOR_COLUMNS, Contributor, Finding
+from tracelens.model import CONTRIBUTOR_COLUMNS, Contributor, Finding, Selection
+from tracelens.readers.accounting import describe
 
 NS_PER_MS = 1_000_000
 
@@ -161,6 +162,16 @@ def sample_sentence(report: Report) -> str:
     skipped = sorted(report.selection.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
     parts = [f"{n} {reason}" for reason, n in skipped if n]
     return "; ".join([text, *parts])
+
+
+def read_sentence(selection: Selection) -> str:
+    """`read 812 traces from 3 files; left out 1 line (not valid JSON: spans of 15 traces lost);
+    4 spans (no start time)`: what was read and, by unit, what was left out and why."""
+    source = f" from {selection.files_read:,} file{'s' if selection.files_read != 1 else ''}"
+    n = selection.traces_read
+    read = f"read {n:,} trace{'s' if n != 1 else ''}" + (source if selection.files_read else "")
+    lost = describe(selection.left_out)
+    return f"{read}; left out {lost}" if lost else read
 
 
 def sampling_lines(report: Report) -> list[str]:

@@ -136,6 +136,19 @@ def document(report: Report) -> dict[str, Any]:
         "findings": [_finding(f) for f in report.finding_rows],
         "warnings": list(report.warnings),
         "skipped": dict(report.selection.skipped),
+        "read": {
+            "traces": report.selection.traces_read,
+            "files": report.selection.files_read,
+            "left_out": [
+                {
+                    "unit": str(row.unit),
+                    "reason": row.reason,
+                    "count": row.count,
+                    "traces_hit": row.traces,
+                }
+                for row in report.selection.left_out
+            ],
+        },
     }
 
 

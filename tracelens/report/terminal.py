@@ -34,6 +34,7 @@ from tracelens.report import (
     duration_range,
     percent,
     percentile_name,
+    read_sentence,
     sample_counts,
     sampling_lines,
     window_text,
@@ -177,6 +178,8 @@ def _header(report: Report) -> RenderableType:
         )
     )
     lines += [Text(visible(line)) for line in sampling_lines(report)]
+    if sel.left_out:  # a partial answer says what it left out
+        lines.append(Text(visible(read_sentence(sel)), style="yellow"))
     if report.too_small:
         lines.append(
             Text(

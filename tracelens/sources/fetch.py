@@ -18,6 +18,7 @@ import msgspec
 from tracelens.errors import SourceError
 from tracelens.model import ReadIssue, Trace
 from tracelens.readers import parse_json
+from tracelens.readers.detect import TooDeep
 from tracelens.sources import Fetched, FetchProgress
 from tracelens.sources.cache import TraceCache
 from tracelens.sources.http import Backend, HTTPFailure
@@ -47,6 +48,8 @@ def parse_trace(body: bytes, trace_id: str, origin: str, issues: list[ReadIssue]
         traces = parse_json(body, origin, issues)
     except msgspec.DecodeError:
         raise HTTPFailure("responses not JSON", f"{origin}: the response is not JSON") from None
+    except TooDeep:
+        raise  # an unreadable response, not a missing trace
     except SourceError:
         raise NotFound from None
     for trace in traces:
