@@ -33,8 +33,8 @@ from tests.fuzzing import SAMPLES, mutate  # noqa: E402
 COMMANDS = (
     ("critical-path", "{file}", "--format", "jsonl"),
     ("critical-path", "{file}"),
-    ("slowest", "--source", "{file}", "--resamples", "50", "--jobs", "1"),
-    ("slowest", "--source", "{file}", "--json", "--resamples", "50", "--jobs", "1"),
+    ("slowest", "--source", "{file}", "--resamples", "100", "--jobs", "1"),
+    ("slowest", "--source", "{file}", "--json", "--resamples", "100", "--jobs", "1"),
 )
 
 

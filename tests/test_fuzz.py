@@ -47,7 +47,7 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
 def check_cli(path: Path) -> None:
     for argv in (
         ["critical-path", str(path), "--format", "jsonl"],
-        ["slowest", "--source", str(path), "--resamples", "20", "--jobs", "1"],
+        ["slowest", "--source", str(path), "--resamples", "100", "--jobs", "1"],
     ):
         code, err = run_cli(argv)  # an exception here is the traceback a user would see
         assert code in (0, 1, 2), (argv, err)

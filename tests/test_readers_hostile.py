@@ -17,6 +17,7 @@ from tracelens.model import ReadIssue, Span, SpanKind, Trace, Unit
 from tracelens.pipeline import slowest
 from tracelens.readers import read_traces
 from tracelens.readers.accounting import describe, tally
+from tracelens.readers.pieces import pieces, read_piece
 
 ROOT = Path(__file__).resolve().parent.parent
 UI = ROOT / "fixtures" / "jaeger" / "v1-trace-object_ui_01.json"
@@ -187,7 +188,7 @@ def test_the_slowest_report_says_what_was_read_and_left_out_by_unit(tmp_path, ca
 
     path = tmp_path / "in.jsonl"
     path.write_bytes((REG / "jsonl-one-bad-line.jsonl").read_bytes())
-    code = main(["slowest", "--source", str(path), "--resamples", "20", "--json"])
+    code = main(["slowest", "--source", str(path), "--resamples", "100", "--json"])
     out, err = capsys.readouterr()
     if code == 0:
         doc = json.loads(out)
@@ -197,3 +198,29 @@ def test_the_slowest_report_says_what_was_read_and_left_out_by_unit(tmp_path, ca
         assert "1 line (not valid JSON" in err
     else:  # what is left may be too little for a report; it must still say so in one line
         assert err.count("\n") == 1
+
+
+def test_a_trace_with_bad_utf8_in_a_jaeger_document_is_left_out_alone(tmp_path: Path) -> None:
+    # Found by the fuzzer: one trace's bad byte failed the whole file (and crashed on the way).
+    def trace(tid: str, name: bytes) -> bytes:
+        return (
+            b'{"traceID":"' + tid.encode() + b'","spans":[{"traceID":"' + tid.encode() + b'",'
+            b'"spanID":"00000000000000a1","operationName":"' + name + b'","references":[],'
+            b'"startTime":1700000000000000,"duration":1000,"processID":"p1"}],'
+            b'"processes":{"p1":{"serviceName":"svc"}}}'
+        )
+
+    path = tmp_path / "traces.json"
+    path.write_bytes(
+        b'{"data":['
+        + b",".join([trace("a1", b"GET"), trace("b2", b"GET \xff\xfe"), trace("c3", b"POST")])
+        + b"]}"
+    )
+    issues: list[ReadIssue] = []
+    read = [t.trace_id for t in read_traces(path, issues)]
+    assert [t[-2:] for t in read] == ["a1", "c3"]
+    assert len(issues) == 1
+    assert "trace 2" in issues[0].origin
+    assert "not valid JSON" in issues[0].message
+    pieces_read = [t.trace_id for p in pieces(path) for t in read_piece(p, [])]
+    assert pieces_read == read

@@ -391,3 +391,12 @@ def add_document(obj: Any, sink: Sink) -> None:
         _add_array(obj, sink)
     else:
         raise SourceError(f"{sink.origin}: not a trace format tracelens reads ({_describe(obj)})")
+
+
+def add_whole_trace(part: bytes | msgspec.Raw, sink: Sink) -> None:
+    """Add one whole trace of a Jaeger document (`split_traces`): a trace that is not valid JSON
+    (bad UTF-8 inside a string, say) is left out and counted, not the whole file with it."""
+    try:
+        add_json(part, sink)
+    except msgspec.DecodeError as e:
+        sink.skip(f"not valid JSON ({e}); trace left out", Unit.TRACE, reason="not valid JSON")

@@ -25,7 +25,7 @@ import msgspec
 
 from tracelens.errors import SourceError
 from tracelens.model import ReadIssue, Trace
-from tracelens.readers.detect import add_json, split_traces
+from tracelens.readers.detect import add_whole_trace, split_traces
 from tracelens.readers.group import Sink, finish
 from tracelens.readers.stream import (
     _BOM,
@@ -162,7 +162,7 @@ def read_piece(piece: Piece, issues: list[ReadIssue] | None) -> Iterator[Trace]:
             return
         for i, part in enumerate(piece.traces, piece.first_trace + 1):
             sink = Sink(f"{name} (trace {i})", issues)
-            add_json(part, sink)
+            add_whole_trace(part, sink)
             yield from sink.traces(name)
     except msgspec.DecodeError as e:
         raise SourceError(f"{name}: not valid JSON ({e})") from e

@@ -25,7 +25,7 @@ import msgspec
 
 from tracelens.errors import SourceError
 from tracelens.model import ReadIssue, Span, Trace, Unit
-from tracelens.readers.detect import add_json, split_traces
+from tracelens.readers.detect import add_json, add_whole_trace, split_traces
 from tracelens.readers.group import Sink, finish
 from tracelens.readers.ids import BadId, trace_id
 
@@ -206,7 +206,7 @@ def _read_stream(stream: BinaryIO, name: str, issues: list[ReadIssue] | None) ->
             del data  # each part is a whole trace: decode, emit and free them one at a time
             for i, part in enumerate(parts):
                 sink = Sink(f"{name} (trace {i + 1})", issues)
-                add_json(part, sink)
+                add_whole_trace(part, sink)
                 parts[i] = _DONE
                 yield from sink.traces(name)
             return
