@@ -176,9 +176,13 @@ class _StderrNotices(logging.Handler):
 
 
 def show_notices(console: Console) -> None:
-    """Send the `tracelens` logger's notices to stderr, once per process."""
+    """Send the `tracelens` logger's notices to stderr, once per process: to this command's
+    console (a later command's replaces it, so no notice goes to a stream that has closed)."""
     logger = logging.getLogger("tracelens")
-    if not any(isinstance(h, _StderrNotices) for h in logger.handlers):
+    held = [h for h in logger.handlers if isinstance(h, _StderrNotices)]
+    if held:
+        held[0].console = console
+    else:
         logger.addHandler(_StderrNotices(console))
         logger.setLevel(logging.INFO)
         logger.propagate = False

@@ -1,7 +1,9 @@
 """`tracelens routes`: each route in the window with its request count and p50/p90/p99.
 
 Sorted by p90 (or by count); routes whose p90 is over `--slo` are marked. Files and the store are
-read whole; a Jaeger or Tempo backend lists its routes, then each route's request durations.
+read whole; a Jaeger or Tempo backend lists every server operation's requests once (up to
+`--limit`): Jaeger's listing holds whole traces, named by their entry span as for files; Tempo's
+names each request by its root span.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from rich.table import Table
 from rich.text import Text
 
 from tracelens.commands.backend import config_defaults, open_from_args, show_notices
-from tracelens.commands.single import analyses, route_name
+from tracelens.commands.options import positive_duration_ns
+from tracelens.commands.single import analyse_route, analyses, route_name
 from tracelens.commands.slowest import windows
 from tracelens.errors import UsageError
 from tracelens.report import duration
 from tracelens.report.safe import visible
 from tracelens.report.terminal import make_console, without_trailing_spaces
 from tracelens.sources import DEFAULT_WINDOW_NS, RemoteSource, Source, Window
-from tracelens.timespec import parse_duration_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +48,17 @@ def route_latencies(source: Source, window: Window | None, limit: int) -> list[R
     if isinstance(source, RemoteSource):
         now = time.time_ns()
         bounds = Window(*(window or Window()).bounds(DEFAULT_WINDOW_NS, now))
-        for name in source.routes(bounds):
-            listed = source.requests(name, bounds, limit)
-            by_route[name] = [s.duration_ns for s in listed.summaries]
+        # One listing of every server operation's requests. Where it carries whole traces
+        # (Jaeger's search does) each is named by its entry span, as for files; otherwise by the
+        # root span the backend reports (Tempo's search).
+        listed = source.requests(None, bounds, limit)
+        for summary in listed.summaries:
+            trace = listed.traces.get(summary.trace_id)
+            if trace is not None and trace.spans:
+                name = route_name(analyse_route(trace))
+            else:
+                name = f"{summary.service}: {summary.name}"
+            by_route.setdefault(name, []).append(summary.duration_ns)
     else:
         for a in analyses(source, window):
             by_route.setdefault(route_name(a), []).append(a.duration_ns)
@@ -60,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     current, _ = windows(args, time.time_ns())
     show_notices(make_console(sys.stderr))
     source = open_from_args(args, config)
-    slo_ns = parse_duration_ns(args.slo) if args.slo else None
+    slo_ns = positive_duration_ns("--slo", args.slo) if args.slo else None
     rows = route_latencies(source, current, args.limit)
     if not rows:
         raise UsageError("no traces in the selected window; widen --since/--start/--end")

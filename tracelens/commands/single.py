@@ -37,6 +37,11 @@ def analyses(source: Source, window: Window | None) -> Iterator[TraceAnalysis]:
             yield analyze_trace(trace, with_facts=False)
 
 
+def analyse_route(trace: Trace) -> TraceAnalysis:
+    """A trace's tree, path and route, without the per-span facts naming its route needs none of."""
+    return analyze_trace(trace, with_facts=False)
+
+
 def route_name(analysis: TraceAnalysis) -> str:
     """The page a trace served, as `slowest --route` matches it: "web: GET /result/[id]"."""
     _, entry = analysis.route

@@ -150,14 +150,12 @@ class JaegerSource:
         return dict(zip(self._services, ops, strict=True))
 
     def targets(self, route: str | None) -> list[tuple[str, str]]:
-        """The (service, operation) pairs whose server operations match the route."""
+        """The (service, operation) pairs whose server operations match the route (None: every
+        server operation; `slowest` asks for a route first when there are several)."""
         by_service = self._all_operations()
         pairs = [(s, op) for s, ops in by_service.items() for op in ops]
         if route is None:
-            if len(pairs) == 1:
-                return pairs
-            listing = ", ".join(f"{s}: {op}" for s, op in pairs[:12])
-            raise UsageError(f"pick a route with --route; server operations in Jaeger: {listing}")
+            return pairs
         matcher = RouteMatcher(route)
         chosen = [(s, op) for s, op in pairs if matcher.matches_name(op)]
         if not chosen:
