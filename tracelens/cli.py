@@ -72,12 +72,10 @@ def _add_routes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "p50/p90/p99, slowest p90 first; routes over --slo are marked.",
     )
     add_source_options(p)
-    p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
-    p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
-    p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
+    _add_window(p)
     p.add_argument("--slo", help="latency objective for p90, e.g. 3s: routes over it are marked")
     p.add_argument("--sort", choices=("p90", "count"), default="p90", help="(default p90)")
-    p.set_defaults(run=_run_routes, baseline_start=None, baseline_end=None, baseline_since=None)
+    p.set_defaults(run=_run_routes)
 
 
 def _run_routes(args: argparse.Namespace) -> int:
@@ -118,21 +116,12 @@ def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--route", "-r", help="page to draw (as for slowest)")
     add_source_options(p)
-    p.add_argument("--percentile", type=float, default=90.0, help="slow set: at or above (90)")
-    p.add_argument("--baseline", type=float, default=50.0, help="baseline: at or below (50)")
-    p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
-    p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
-    p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
-    p.add_argument("--baseline-start", help="before/after mode: baseline window start")
-    p.add_argument("--baseline-end", help="before/after mode: baseline window end")
-    p.add_argument(
-        "--baseline-since",
-        help="before/after mode: baseline from this age up to the start of the current window",
-    )
+    _add_sets(p)
+    _add_window(p, before_after=True)
     p.add_argument("--dot", metavar="FILE", help="write the call graph as Graphviz DOT")
     p.add_argument("--graphml", metavar="FILE", help="write the call graph as GraphML")
     p.add_argument("--json", action="store_true", help="print JSON instead of the tree")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed for backends (0)")
+    p.add_argument("--seed", type=whole_number, default=0, help="sampling seed for backends (0)")
     p.set_defaults(run=_run_graph)
 
 
@@ -194,20 +183,8 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "GraphQL operation or span name; a leading / means the exact route",
     )
     add_source_options(p)
-    p.add_argument("--percentile", type=percentile, default=90.0, help="slow set: at or above (90)")
-    p.add_argument(
-        "--baseline", type=baseline_percentile, default=50.0, help="baseline: at or below (50)"
-    )
-    p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
-    p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
-    p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
-    p.add_argument("--baseline-start", help="before/after mode: baseline window start")
-    p.add_argument("--baseline-end", help="before/after mode: baseline window end")
-    p.add_argument(
-        "--baseline-since",
-        help="before/after mode: baseline from this age up to "
-        "the start of the current window, e.g. 2h with --since 1h",
-    )
+    _add_sets(p)
+    _add_window(p, before_after=True)
     p.add_argument("--slo", help="latency objective for p90, e.g. 3s")
     p.add_argument("--fail-on-slo", action="store_true", help="exit 3 when p90 breaks --slo")
     p.add_argument("--top", type=positive_int, default=10, help="contributors to show (10)")
@@ -241,6 +218,32 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     _add_jobs(p)
     _add_max_spans(p)
     p.set_defaults(run=_run_slowest)
+
+
+def _add_window(p: argparse.ArgumentParser, *, before_after: bool = False) -> None:
+    """The request window (commands/slowest.py `windows` reads it), and the baseline window of
+    before/after mode where the command compares two windows."""
+    p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
+    p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
+    p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
+    if not before_after:
+        p.set_defaults(baseline_start=None, baseline_end=None, baseline_since=None)
+        return
+    p.add_argument("--baseline-start", help="before/after mode: baseline window start")
+    p.add_argument("--baseline-end", help="before/after mode: baseline window end")
+    p.add_argument(
+        "--baseline-since",
+        help="before/after mode: baseline from this age up to "
+        "the start of the current window, e.g. 2h with --since 1h",
+    )
+
+
+def _add_sets(p: argparse.ArgumentParser) -> None:
+    """The slow set's and the baseline's percentiles."""
+    p.add_argument("--percentile", type=percentile, default=90.0, help="slow set: at or above (90)")
+    p.add_argument(
+        "--baseline", type=baseline_percentile, default=50.0, help="baseline: at or below (50)"
+    )
 
 
 def _add_max_spans(p: argparse.ArgumentParser) -> None:
@@ -283,15 +286,10 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     add_source_options(p)
     p.add_argument("--out", "-o", required=True, metavar="FILE", help="file to write")
     p.add_argument("--all", action="store_true", help="every listed request, not a sample")
-    p.add_argument("--since", help="only requests newer than this age, e.g. 1h")
-    p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
-    p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
-    p.add_argument("--percentile", type=percentile, default=90.0, help="slow set: at or above (90)")
-    p.add_argument(
-        "--baseline", type=baseline_percentile, default=50.0, help="baseline: at or below (50)"
-    )
+    _add_window(p)
+    _add_sets(p)
     p.add_argument("--seed", type=whole_number, default=0, help="sampling seed (0), as for slowest")
-    p.set_defaults(run=_run_export, baseline_start=None, baseline_end=None, baseline_since=None)
+    p.set_defaults(run=_run_export)
 
 
 def _run_export(args: argparse.Namespace) -> int:
