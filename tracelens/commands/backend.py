@@ -167,22 +167,20 @@ class FetchBar:
 class _StderrNotices(logging.Handler):
     """tracelens's notices ("jaeger: using api_v3 ...") as plain lines on stderr."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self) -> None:
         super().__init__(logging.INFO)
-        self.console = console
+        # stderr=True: the stream is looked up at each notice, so a notice never goes to a
+        # stream that has since been closed or replaced (a test's capture, a finished command).
+        self.console = Console(stderr=True, highlight=False, emoji=False)
 
     def emit(self, record: logging.LogRecord) -> None:
         self.console.print(f"[dim]{escape(record.getMessage())}[/]", soft_wrap=True)
 
 
-def show_notices(console: Console) -> None:
-    """Send the `tracelens` logger's notices to stderr, once per process: to this command's
-    console (a later command's replaces it, so no notice goes to a stream that has closed)."""
+def show_notices() -> None:
+    """Send the `tracelens` logger's notices to stderr, once per process."""
     logger = logging.getLogger("tracelens")
-    held = [h for h in logger.handlers if isinstance(h, _StderrNotices)]
-    if held:
-        held[0].console = console
-    else:
-        logger.addHandler(_StderrNotices(console))
+    if not any(isinstance(h, _StderrNotices) for h in logger.handlers):
+        logger.addHandler(_StderrNotices())
         logger.setLevel(logging.INFO)
         logger.propagate = False

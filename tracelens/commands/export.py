@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     stderr = Console(stderr=True, highlight=False, emoji=False)
     config = config_defaults(args, ("source", "route"))
     window, _ = windows(args, time.time_ns())
-    show_notices(stderr)
+    show_notices()
     source = open_from_args(args, config)
     if isinstance(source, RemoteSource):
         with FetchBar(stderr) as bar:

@@ -512,7 +512,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.percentile < 100 or not 0 < args.baseline <= 100:
         raise UsageError("--percentile and --baseline are percentiles between 0 and 100")
     current, baseline_window = windows(args, time.time_ns())
-    show_notices(make_console(sys.stderr))
+    show_notices()
     source = open_from_args(args, config)
     sets = route_sets(
         source,

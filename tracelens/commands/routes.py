@@ -68,7 +68,7 @@ def route_latencies(source: Source, window: Window | None, limit: int) -> list[R
 def run(args: argparse.Namespace) -> int:
     config = config_defaults(args, ("source", "slo"))
     current, _ = windows(args, time.time_ns())
-    show_notices(make_console(sys.stderr))
+    show_notices()
     source = open_from_args(args, config)
     slo_ns = positive_duration_ns("--slo", args.slo) if args.slo else None
     rows = route_latencies(source, current, args.limit)

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_defaults(args, ("source", "route", "slo", "jaeger_ui", "grafana_url"))
     now_ns = time.time_ns()
     current, baseline_window = windows(args, now_ns)
-    show_notices(stderr)
+    show_notices()
     source = open_from_args(args, config)
     if args.jaeger_ui is None and isinstance(source, RemoteSource) and source.link_base:
         args.jaeger_ui = source.link_base
