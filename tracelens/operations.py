@@ -277,11 +277,6 @@ def op_key(span: Span) -> OpKey:
     return (span.service, operation_of(span))
 
 
-def op_keys_in(tree: SpanTree) -> list[OpKey]:
-    """`(service, operation)` for every span of a tree, as `operations_in` names the operation."""
-    return [(s.service, op) for s, op in zip(tree.spans, operations_in(tree), strict=True)]
-
-
 def operations_in(tree: SpanTree) -> list[str]:
     """`operation_of` for every span of a tree, naming the callee where a call doesn't say.
 

@@ -260,23 +260,6 @@ def edits_by_key(findings: Iterable[Finding], by_id: Container[str]) -> dict[Key
     return edits_of
 
 
-def whatif_together(
-    analyses: Sequence[TraceAnalysis],
-    keys: Iterable[Key],
-    findings: Iterable[Finding],
-    q: float = 90,
-    weights: Mapping[str, float] | None = None,
-) -> float | None:
-    """The route's p90 if every cause in `keys` were fixed at once (None when none is modelled)."""
-    by_id = {a.trace.trace_id: a for a in analyses}
-    durations = {t: a.duration_ns if a.tree.spans else 0 for t, a in by_id.items()}
-    merged = merged_edits(edits_by_key(findings, by_id), keys)
-    if not merged:
-        return None
-    rewritten = {t: whatif_duration_ns(by_id[t], e) for t, e in merged.items()}
-    return whatif_p90(durations, rewritten, q, weights)
-
-
 def merged_edits(
     edits_of: Mapping[Key, Mapping[str, Edits]], keys: Iterable[Key]
 ) -> dict[str, Edits]:
