@@ -34,6 +34,8 @@ class Baseline:
     overlap: Mapping[tuple[OpKey, OpKey], float] = field(default_factory=dict)  # pair (sorted)
     # -> share of the baseline traces holding both as siblings of one parent in which two such
     # siblings ran at the same time
+    repeats: Mapping[OpKey, float] = field(default_factory=dict)  # median count of an op's
+    # siblings under one parent, over the parents holding it more than once
 
     def overlap_share(self, a: OpKey, b: OpKey) -> float | None:
         """Share of baseline traces where siblings `a` and `b` overlapped; None: never siblings."""
@@ -51,9 +53,11 @@ def head_gaps_ns(tree: SpanTree) -> list[int]:
 
 
 def sibling_pairs(
-    tree: SpanTree, keys: list[OpKey]
+    tree: SpanTree, keys: list[OpKey], repeats: dict[OpKey, list[int]] | None = None
 ) -> tuple[set[tuple[OpKey, OpKey]], set[tuple[OpKey, OpKey]]]:
-    """(pairs of ops that were siblings, pairs that overlapped in time), each pair sorted."""
+    """(pairs of ops that were siblings, pairs that overlapped in time), each pair sorted.
+
+    `repeats`, when given, receives the count of each op repeated under one parent."""
     spans = tree.spans
     together: set[tuple[OpKey, OpKey]] = set()
     overlapped: set[tuple[OpKey, OpKey]] = set()
@@ -70,6 +74,8 @@ def sibling_pairs(
         for x, a in enumerate(distinct):
             if counts[a] > 1:
                 together.add((a, a))
+                if repeats is not None:
+                    repeats[a].append(counts[a])
             for b in distinct[x + 1 :]:
                 together.add((a, b))
         # Sweep in start order keeping, per op, the latest end seen so far.
@@ -99,6 +105,7 @@ class ProfilePart:
     calls: dict[OpKey, int] = field(default_factory=lambda: defaultdict(int))
     together: dict[tuple[OpKey, OpKey], int] = field(default_factory=lambda: defaultdict(int))
     overlapped: dict[tuple[OpKey, OpKey], int] = field(default_factory=lambda: defaultdict(int))
+    repeats: dict[OpKey, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
 def profile_part(analyses: Iterable[TraceAnalysis]) -> ProfilePart:
@@ -117,7 +124,7 @@ def profile_part(analyses: Iterable[TraceAnalysis]) -> ProfilePart:
             calls[key] += 1
             if head_ns[i] != NO_CHILD:
                 heads[key].append(head_ns[i])
-        pairs_together, pairs_overlapped = sibling_pairs(tree, keys)
+        pairs_together, pairs_overlapped = sibling_pairs(tree, keys, part.repeats)
         for pair in pairs_together:
             together[pair] += 1
         for pair in pairs_overlapped:
@@ -134,6 +141,7 @@ def merge_profile(parts: Iterable[ProfilePart]) -> Baseline:
             (whole.durations, part.durations),
             (whole.selfs, part.selfs),
             (whole.heads, part.heads),
+            (whole.repeats, part.repeats),
         ):
             for key, values in theirs.items():
                 mine[key].extend(values)
@@ -154,6 +162,7 @@ def merge_profile(parts: Iterable[ProfilePart]) -> Baseline:
         self_ns=_medians(whole.selfs),
         head_gap_ns=_medians(whole.heads),
         overlap={pair: whole.overlapped.get(pair, 0) / n for pair, n in whole.together.items()},
+        repeats=_medians(whole.repeats),
     )
 
 

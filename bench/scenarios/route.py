@@ -204,6 +204,8 @@ def checkout(req: Req) -> Node:
     if "risk_check" in req.knobs:
         t = _risk(req, root, t)
     t = _saved_products(req, root, t)
+    if "item_prices" in req.knobs or "batched_prices" in req.knobs:
+        t = _item_prices(req, root, t)
     t = _fanout(req, root, t)
     t = _payment(req, root, t)
     t = _publish(req, root, t)
@@ -332,6 +334,47 @@ def _saved_products(req: Req, root: Node, t: int) -> int:
         close(req, client, server, server.start_ns + req.ms("saved.work", 14.0), "saved")
         t = client.end_ns + req.ms("saved.gap", 0.15, 0.5)
     return t
+
+
+def _item_prices(req: Req, root: Node, t: int) -> int:
+    """Live prices of the cart's items from pricing-service.
+
+    `item_prices`: one GET per item, awaited together (`Promise.all` over 6-10 skus). Its causes:
+    `lost_async`, the loop lost its `Promise.all` and awaits each GET in turn; `n_plus_one_count`,
+    every variant of every item is priced, 40-60 GETs one after another. `batched_prices`: one
+    GET for all the skus; its cause `n_plus_one_fanout` fans out 25-40 GETs at once instead,
+    through the agent's 6 sockets (`maxSockets`), so each waits for a free one, as a browser's
+    six connections per host make a page's fan-out wait.
+    """
+    if "batched_prices" in req.knobs and "n_plus_one_fanout" not in req.active:
+        skus = [req.r("prices.sku").randrange(100_000, 999_999) for _ in range(30)]
+        path = "/v1/prices?skus=" + ",".join(map(str, skus))
+        client = node_client(root, t, "GET", "pricing-service", 8080, path)
+        server = serve(req, client, PRICING, "GET", "/v1/prices", path, t + hop(req, "prices"))
+        close(req, client, server, server.start_ns + req.ms("prices.batch", 30.0), "prices")
+        return client.end_ns + req.ms("prices.join", 0.2)
+    if "batched_prices" in req.knobs:
+        calls, sockets = req.r("prices.fanout.n").randint(25, 40), 6
+    elif "n_plus_one_count" in req.active:
+        calls, sockets = req.r("prices.variants.n").randint(40, 60), 1
+    else:
+        calls = req.r("prices.n").randint(6, 10)
+        sockets = 1 if "lost_async" in req.active else calls
+    free = [t] * sockets  # when each socket is free again
+    issue, end = t, t
+    for k in range(calls):
+        sku = req.r("prices.sku").randrange(100_000, 999_999)
+        path = f"/v1/prices/{sku}"
+        # Awaited in turn, a GET is issued once the previous answered; together, all at once.
+        issue = (end if sockets == 1 else issue) + req.ms(f"prices.issue{k}", 0.05, 0.5)
+        client = node_client(root, issue, "GET", "pricing-service", 8080, path)
+        socket = min(range(sockets), key=free.__getitem__)
+        sent = max(issue, free[socket])
+        server = serve(req, client, PRICING, "GET", "/v1/prices/{sku}", path, sent + hop(req, "p"))
+        close(req, client, server, server.start_ns + req.ms("prices.work", 25.0), f"prices{k}")
+        free[socket] = client.end_ns
+        end = max(end, client.end_ns)
+    return end + req.ms("prices.join", 0.2)
 
 
 def _fanout(req: Req, root: Node, t: int) -> int:
