@@ -30,7 +30,7 @@ def prices(calls: int, together: bool, tid: str) -> Trace:
     #  GET price   |----|               GET price         |----|
     #  GET price   |----|               GET price               |----|  ...
     children = []
-    t = 2
+    t: float = 2
     for k in range(calls):
         start = 2 + k * 0.01 if together else t
         children.append(
@@ -94,7 +94,9 @@ def test_the_usual_repeat_count_merges_exactly_across_shards() -> None:
     analyses = [analyze_trace(prices(n, together=True, tid=f"r{n:02d}")) for n in (3, 5, 6, 9)]
     whole = merge_profile([profile_part(analyses)])
     split = merge_profile([profile_part(analyses[:1]), profile_part(analyses[1:])])
-    key = ("web", analyses[0].facts.keys[1][1]) if analyses[0].facts else None
+    facts = analyses[0].facts
+    assert facts is not None
+    key = facts.keys[1]  # the price GET, the root's first child
     assert whole.repeats == split.repeats
     assert whole.repeats[key] == 5.5  # the median of 3, 5, 6, 9
 
