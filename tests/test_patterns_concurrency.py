@@ -16,23 +16,26 @@ from tracelens.analysis import analyze_trace
 from tracelens.baseline import Baseline, build_baseline, merge_profile, profile_part
 from tracelens.cli import main
 from tracelens.detectors import default_detectors, detect_all
-from tracelens.model import Finding, SpanKind, Trace
+from tracelens.model import Edits, Finding, SpanKind, Trace
 from tracelens.whatif import whatif_duration_ns
 
 MS = 1_000_000
 CALL_MS = 20
 
 
-def prices(calls: int, together: bool, tid: str) -> Trace:
+def prices(calls: int, together: bool, tid: str, width: int = 0) -> Trace:
     #  together:                        in turn:
     #  GET /cart |----------|           GET /cart |------------------------------|
     #  GET price   |----|               GET price   |----|
     #  GET price   |----|               GET price         |----|
     #  GET price   |----|               GET price               |----|  ...
+    # (together with `width` k: in waves of k, each wave once the previous one has ended)
+    width = width or calls
     children = []
     t: float = 2
     for k in range(calls):
-        start = 2 + k * 0.01 if together else t
+        wave, place = divmod(k, width)
+        start = 2 + wave * (CALL_MS + 0.5) + place * 0.01 if together else t
         children.append(
             span(
                 "GET",
@@ -44,7 +47,7 @@ def prices(calls: int, together: bool, tid: str) -> Trace:
             )
         )
         t = start + CALL_MS + 0.5
-    end = int(((2 + CALL_MS + 1) if together else t + 1) * MS)
+    end = int((t + 1) * MS)
     root = span("GET /cart", 0, end, kind=SpanKind.SERVER, service="web", children=children)
     return trace(root, trace_id=tid)
 
@@ -98,7 +101,34 @@ def test_the_usual_repeat_count_merges_exactly_across_shards() -> None:
     assert facts is not None
     key = facts.keys[1]  # the price GET, the root's first child
     assert whole.repeats == split.repeats
+    assert whole.width == split.width == {key: 0.0}  # all at once each time: no cap
     assert whole.repeats[key] == 5.5  # the median of 3, 5, 6, 9
+
+
+def test_lost_concurrency_runs_again_as_wide_as_the_baseline_ran_it() -> None:
+    # GIVEN a baseline running 8 price GETs in waves of 4 (a pool of 4), and a trace in turn
+    baseline = build_baseline(
+        analyze_trace(prices(8, together=True, tid=f"w{n}", width=4)) for n in range(3)
+    )
+    assert set(baseline.width.values()) == {4.0}
+    slow = prices(8, together=False, tid="s6")
+    (f,) = findings(slow, baseline)
+    # THEN the sequential finding's what-if runs them 4 at a time: two waves, not one
+    assert f.pattern == "sequential"
+    assert set(f.edits.parallel_width.values()) == {4}
+    fixed_ns = whatif_duration_ns(analyze_trace(slow), f.edits)
+    assert 2 * CALL_MS * MS < fixed_ns < (2 * CALL_MS + 5) * MS
+    assert f.saving_ns == pytest.approx(6 * CALL_MS * MS + 7 * MS // 2, rel=0.05)
+
+
+def test_a_width_capped_parallel_group_takes_turns_on_its_lanes() -> None:
+    # 5 calls of 10 in turn; parallel on 2 lanes: 10+10 | 10+10 | 10 -> 30, then the tail
+    kids = [span(f"c{k}", k * 10, k * 10 + 10, span_id=f"{k + 1:016x}") for k in range(5)]
+    t = trace(span("root", 0, 52, kids, span_id="a" * 16))
+    members = frozenset(f"{k + 1:016x}" for k in range(5))
+    two = Edits(parallel=members, parallel_width=dict.fromkeys(members, 2))
+    assert whatif_duration_ns(analyze_trace(t), two) == 32
+    assert whatif_duration_ns(analyze_trace(t), Edits(parallel=members)) == 12
 
 
 def fan_out(calls: int, sockets: int, tid: str) -> Trace:

@@ -176,6 +176,8 @@ class Edits:
     head_gap_ns: Mapping[str, int] = field(default_factory=dict)  # new wait before first child
     gap_scale: Mapping[str, float] = field(default_factory=dict)  # scale the span's self time
     parallel: frozenset[str] = frozenset()  # these no longer wait for earlier siblings
+    parallel_width: Mapping[str, int] = field(default_factory=dict)  # ... but at most this many
+    # of the span's group run at once (as many as the baseline ran): the rest wait for a turn
 
     def merged(self, other: Edits) -> Edits:
         return Edits(
@@ -184,6 +186,7 @@ class Edits:
             head_gap_ns={**self.head_gap_ns, **other.head_gap_ns},
             gap_scale={**self.gap_scale, **other.gap_scale},
             parallel=self.parallel | other.parallel,
+            parallel_width={**self.parallel_width, **other.parallel_width},
         )
 
 

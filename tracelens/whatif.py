@@ -25,7 +25,8 @@ children are placed in start order, and each child waits for what it waited for 
   span's length and drops its subtree; `head_gap_ns` overrides h; `gap_scale` scales the span's
   self-time gaps (h, g, t, or the whole length of a leaf); `parallel` spans stop waiting for each
   other: every member of the group starts where the group's first member starts, and a later
-  sibling waits for the slowest of them.
+  sibling waits for the slowest of them; with `parallel_width` k, at most k members run at once
+  and each further one starts as the earliest running one ends.
 
 With no edits the replay reproduces every span's start and end exactly.
 """
@@ -68,6 +69,7 @@ class _Frame:
         "block_orig",
         "group_start",
         "i",
+        "lanes",
         "pos",
         "pred_end",
         "pred_orig",
@@ -83,6 +85,7 @@ class _Frame:
         self.pred_orig: int | None = None  # latest original end among predecessors so far
         self.pred_end: int | None = None  # latest new end among predecessors so far
         self.group_start: int | None = None  # new start of the first `parallel` child
+        self.lanes: list[int] = []  # new ends of the width-capped `parallel` children, a heap
         self.block_orig: int | None = None  # latest original end of children ending inside
         self.block_end: int | None = None  # ... and the latest new end among those
 
@@ -99,6 +102,7 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
     heads = {index[s]: h for s, h in edits.head_gap_ns.items() if s in index}
     scales = {index[s]: x for s, x in edits.gap_scale.items() if s in index}
     parallel = {index[s] for s in edits.parallel if s in index}
+    widths = {index[s]: w for s, w in edits.parallel_width.items() if s in index and w > 0}
     new_start = [0] * n
     new_end = [0] * n
     kept: list[int] = []
@@ -136,7 +140,7 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
                 end = f.block_end + _scaled(parent.end_ns - f.block_orig, scale)
             new_end[f.i] = end
             if stack:
-                _placed(stack[-1], spans, f.i, end)
+                _placed(stack[-1], spans, f.i, end, f.i in widths)
             continue
         c = kids[f.pos]
         f.pos += 1
@@ -148,6 +152,8 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
             f.pred_end = end if f.pred_end is None else max(f.pred_end, end)
         if c in parallel and f.group_start is not None:
             start = f.group_start
+            if c in widths and len(f.lanes) >= widths[c]:  # wait for a member to finish
+                start = max(start, heapq.heappop(f.lanes))
         elif f.pred_orig is not None and f.pred_end is not None:
             start = f.pred_end + _scaled(child.start_ns - f.pred_orig, scales.get(f.i, 1.0))
         else:
@@ -160,7 +166,7 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
             f.group_start = start
         sub = enter(c, start)
         if sub is None:
-            _placed(f, spans, c, new_end[c])
+            _placed(f, spans, c, new_end[c], c in widths)
         else:
             stack.append(sub)
 
@@ -176,10 +182,12 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
     return Trace(trace_id=tree.trace_id, spans=tuple(out), origin=REPLAY_ORIGIN)
 
 
-def _placed(f: _Frame, spans: Sequence[Span], c: int, end: int) -> None:
+def _placed(f: _Frame, spans: Sequence[Span], c: int, end: int, capped: bool) -> None:
     """Record a placed child: later siblings may wait for it; it may decide the parent's end."""
     child = spans[c]
     heapq.heappush(f.waiting, (child.end_ns, end))
+    if capped:
+        heapq.heappush(f.lanes, end)
     if child.end_ns <= spans[f.i].end_ns:
         if f.block_orig is None or child.end_ns > f.block_orig:
             f.block_orig = child.end_ns

@@ -176,7 +176,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "lost_concurrency",
-            "checkout-web's price loop lost its Promise.all: 6-10 identical GETs wait in turn",
+            "checkout-web's price GETs, 4 at a time, lost their Promise.all: 6-10 wait in turn",
             (_c("lost_async", ("sequential",), WEB.name),),
             knobs=frozenset({"item_prices"}),
         ),

@@ -339,12 +339,13 @@ def _saved_products(req: Req, root: Node, t: int) -> int:
 def _item_prices(req: Req, root: Node, t: int) -> int:
     """Live prices of the cart's items from pricing-service.
 
-    `item_prices`: one GET per item, awaited together (`Promise.all` over 6-10 skus). Its causes:
-    `lost_async`, the loop lost its `Promise.all` and awaits each GET in turn; `n_plus_one_count`,
-    every variant of every item is priced, 40-60 GETs one after another. `batched_prices`: one
-    GET for all the skus; its cause `n_plus_one_fanout` fans out 25-40 GETs at once instead,
-    through the agent's 6 sockets (`maxSockets`), so each waits for a free one, as a browser's
-    six connections per host make a page's fan-out wait.
+    `item_prices`: one GET per item, 6-10 of them, at most 4 at a time (`p-limit(4)`: a GET
+    starts when one of the 4 slots is free). Its causes: `lost_async`, the loop lost its
+    `Promise.all` and awaits each GET in turn; `n_plus_one_count`, every variant of every item
+    is priced, 40-60 GETs one after another. `batched_prices`: one GET for all the skus; its
+    cause `n_plus_one_fanout` fans out 25-40 GETs at once instead, through the agent's 6 sockets
+    (`maxSockets`): each GET starts at once and waits inside its span for a free socket, as a
+    browser's six connections per host make a page's fan-out wait.
     """
     if "batched_prices" in req.knobs and "n_plus_one_fanout" not in req.active:
         skus = [req.r("prices.sku").randrange(100_000, 999_999) for _ in range(30)]
@@ -354,25 +355,26 @@ def _item_prices(req: Req, root: Node, t: int) -> int:
         close(req, client, server, server.start_ns + req.ms("prices.batch", 30.0), "prices")
         return client.end_ns + req.ms("prices.join", 0.2)
     if "batched_prices" in req.knobs:
-        calls, sockets = req.r("prices.fanout.n").randint(25, 40), 6
+        calls, slots, sockets = req.r("prices.fanout.n").randint(25, 40), 0, 6
     elif "n_plus_one_count" in req.active:
-        calls, sockets = req.r("prices.variants.n").randint(40, 60), 1
+        calls, slots, sockets = req.r("prices.variants.n").randint(40, 60), 1, 0
     else:
-        calls = req.r("prices.n").randint(6, 10)
-        sockets = 1 if "lost_async" in req.active else calls
-    free = [t] * sockets  # when each socket is free again
-    issue, end = t, t
+        calls, slots, sockets = req.r("prices.n").randint(6, 10), 4, 0
+        slots = 1 if "lost_async" in req.active else slots
+    slot_free = [t] * (slots or calls)  # when each of the limiter's slots is free again
+    socket_free = [t] * (sockets or calls)  # ... and each of the agent's sockets
+    end = t
     for k in range(calls):
         sku = req.r("prices.sku").randrange(100_000, 999_999)
         path = f"/v1/prices/{sku}"
-        # Awaited in turn, a GET is issued once the previous answered; together, all at once.
-        issue = (end if sockets == 1 else issue) + req.ms(f"prices.issue{k}", 0.05, 0.5)
+        slot = min(range(len(slot_free)), key=slot_free.__getitem__)
+        issue = slot_free[slot] + req.ms(f"prices.issue{k}", 0.05, 0.5)
         client = node_client(root, issue, "GET", "pricing-service", 8080, path)
-        socket = min(range(sockets), key=free.__getitem__)
-        sent = max(issue, free[socket])
+        socket = min(range(len(socket_free)), key=socket_free.__getitem__)
+        sent = max(issue, socket_free[socket])
         server = serve(req, client, PRICING, "GET", "/v1/prices/{sku}", path, sent + hop(req, "p"))
         close(req, client, server, server.start_ns + req.ms("prices.work", 25.0), f"prices{k}")
-        free[socket] = client.end_ns
+        slot_free[slot] = socket_free[socket] = client.end_ns
         end = max(end, client.end_ns)
     return end + req.ms("prices.join", 0.2)
 
