@@ -329,6 +329,13 @@ class Selection:
     traces_read: int = 0  # traces read from the input, in the windows or not
     files_read: int = 0  # files they were read from (0: not from files)
     sampling: Sampling | None = None  # set when the traces came from a tracing backend
+    sample_level: int = 0  # > 0: 1 in 2**sample_level traces, by trace id, held to `max_spans`
+    max_spans: int = 0  # the budget of spans held at once (--max-spans)
+
+    @property
+    def partial(self) -> bool:
+        """Whether some of what was read was left out or sampled away."""
+        return bool(self.left_out) or self.sample_level > 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn, TypeVar
@@ -33,6 +33,7 @@ import numpy as np
 from tracelens.answer import Report
 from tracelens.attribution import baseline_weights, claims_from, dense_times, rank, too_small
 from tracelens.baseline import merge_profile
+from tracelens.budget import MAX_SPANS, MAX_SPANS_PER_TRACE, run_cut
 from tracelens.detectors import Detector, default_detectors
 from tracelens.engine import Engine, default_jobs, workers_can_start
 from tracelens.errors import SourceError, UsageError
@@ -55,7 +56,6 @@ from tracelens.sources.files import FileSource
 from tracelens.stages import (
     BEFORE,
     CURRENT,
-    MAX_SPANS_PER_TRACE,
     Brief,
     Scope,
     claims_of,
@@ -63,6 +63,8 @@ from tracelens.stages import (
     detect_in,
     drop_loose,
     examples_of,
+    held_counts,
+    keep_sample,
     profile_of,
     take_parts,
     whatif_of,
@@ -93,6 +95,7 @@ def slowest(
     fetch_progress: FetchProgress | None = None,
     jobs: int | None = 1,
     max_spans_per_trace: int = MAX_SPANS_PER_TRACE,
+    max_spans: int = MAX_SPANS,
 ) -> Report:
     """Explain what makes the route's slow requests slow, against its baseline requests.
 
@@ -100,7 +103,9 @@ def slowest(
     sample of `sample` traces. `jobs` worker processes read and analyse trace files big enough to
     gain from them (None: one per core); the answer is the same for any number. A trace with more
     than `max_spans_per_trace` spans, and a fragment whose root span was lost, are left out and
-    counted (`Selection.left_out`).
+    counted (`Selection.left_out`). When the traces would hold more than `max_spans` spans (each
+    trace counting 8 more for its own records), a uniform sample of them by trace id is analysed,
+    the same for any `jobs` (`Selection.sample_level`; budget.py).
     `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
     """
     clock = _Stopwatch(timings)
@@ -112,7 +117,11 @@ def slowest(
     try:
         src = as_source(source)
         scope = Scope(
-            RouteMatcher(route) if route else None, window, baseline_window, max_spans_per_trace
+            RouteMatcher(route) if route else None,
+            window,
+            baseline_window,
+            max_spans_per_trace,
+            max_spans,
         )
         with Engine(_jobs_for(src, jobs)) as engine:
             remote = None
@@ -134,8 +143,9 @@ def slowest(
                 # The backend chose the traces by their root's start: no first-span filter.
                 scope = replace(scope, window=None, baseline_window=None)
                 briefs = engine.add(remote.traces, 0, scope)
+                briefs, cut = _sampled(engine, briefs, scope)
                 briefs = [_in_windows(b, window, baseline_window) for b in briefs]
-                read = _Read(briefs, list(remote.issues), len(briefs), 0)
+                read = _Read(briefs, list(remote.issues), len(remote.traces), 0, cut, max_spans)
             else:
                 read = _read(engine, src, scope, progress)
             return _explain(
@@ -299,6 +309,8 @@ def _explain(
         left_out=left_out,
         traces_read=read.traces,
         files_read=read.files,
+        sample_level=read.sample_level,
+        max_spans=read.max_spans,
     )
     if remote is not None and sampled and remote.baseline_stats is not None:
         baseline_stats: RouteStats | None = remote.baseline_stats
@@ -384,6 +396,8 @@ class _Read:
     issues: list[ReadIssue]
     traces: int
     files: int
+    sample_level: int = 0  # the sampling cut (budget.py): 0 when every trace was analysed
+    max_spans: int = MAX_SPANS  # the budget it kept to
 
 
 def _read(engine: Engine, src: Source, scope: Scope, progress: Progress | None) -> _Read:
@@ -395,14 +409,36 @@ def _read(engine: Engine, src: Source, scope: Scope, progress: Progress | None) 
         if failed and len(failed) == len(mapped):
             more = f" (and {len(failed) - 1} more unreadable files)" if len(failed) > 1 else ""
             raise SourceError(f"{failed[0]}{more}")
-        briefs, rejoined = _joined(engine, [b for m in mapped for b in m.briefs], scope)
+        # The sample is cut before the parts of split traces are joined, so that no trace is
+        # joined from parts of which one fell out of the sample in one shard, and again after.
+        briefs, _ = _sampled(engine, [b for m in mapped for b in m.briefs], scope)
+        briefs, rejoined = _joined(engine, briefs, scope)
+        briefs, cut = _sampled(engine, briefs, scope)
         traces = sum(m.traces for m in mapped) - rejoined
         files = len({m.file for m in mapped if m.file and m.failed is None})
-        return _Read(briefs, issues, traces, files)
+        return _Read(briefs, issues, traces, files, cut, scope.max_held)
     # A source can narrow its reads to one window; with two windows it must give both.
     window = scope.window if scope.baseline_window is None else None
-    briefs = engine.add(src.traces(window), 0, scope)
-    return _Read(briefs, list(src.issues), len(briefs), 0)
+    counted: list[int] = []
+    briefs = engine.add(_counting(src.traces(window), counted), 0, scope)
+    briefs, cut = _sampled(engine, briefs, scope)
+    read = counted[0] if counted else len(briefs)
+    return _Read(briefs, list(src.issues), read, 0, cut, scope.max_held)
+
+
+def _counting(traces: Iterable[Trace], counted: list[int]) -> Iterator[Trace]:
+    n = 0
+    for trace in traces:
+        n += 1
+        yield trace
+    counted.append(n)
+
+
+def _sampled(engine: Engine, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
+    """The briefs of the run's sample and its cut (budget.py); every shard keeps just those."""
+    cut = run_cut(engine.run(held_counts), scope.max_held)
+    engine.run(keep_sample, cut)
+    return [b for b in briefs if b.level >= cut], cut
 
 
 def _joined(engine: Engine, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:

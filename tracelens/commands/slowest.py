@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             fetch_progress=fetch_bar.update,
             jobs=args.jobs or default_jobs(),
             max_spans_per_trace=args.max_spans_per_trace,
+            max_spans=args.max_spans,
         )
 
     sampling = report.selection.sampling
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         stderr.print(f"[yellow]warning:[/] {escape(visible(lost))}", soft_wrap=True)
     for warning in report.warnings[:5]:
         stderr.print(f"[yellow]warning:[/] {escape(visible(warning))}", soft_wrap=True)
-    if report.selection.left_out:
+    if report.selection.partial:
         stderr.print(
             f"[yellow]warning:[/] {escape(visible(read_sentence(report.selection)))}",
             soft_wrap=True,

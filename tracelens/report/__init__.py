@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from tracelens.answer import Report
+from tracelens.budget import share
 from tracelens.model import CONTRIBUTOR_COLUMNS, Contributor, Finding, Selection
 from tracelens.readers.accounting import describe
 
@@ -166,10 +167,16 @@ def sample_sentence(report: Report) -> str:
 
 def read_sentence(selection: Selection) -> str:
     """`read 812 traces from 3 files; left out 1 line (not valid JSON: spans of 15 traces lost);
-    4 spans (no start time)`: what was read and, by unit, what was left out and why."""
+    4 spans (no start time)`: what was read, the share analysed when the input held more than
+    --max-spans, and by unit what was left out and why."""
     source = f" from {selection.files_read:,} file{'s' if selection.files_read != 1 else ''}"
     n = selection.traces_read
     read = f"read {n:,} trace{'s' if n != 1 else ''}" + (source if selection.files_read else "")
+    if selection.sample_level:
+        read += (
+            f"; analysed {share(selection.sample_level)} of them, chosen by trace id, to hold at"
+            f" most {selection.max_spans:,} spans (--max-spans)"
+        )
     lost = describe(selection.left_out)
     return f"{read}; left out {lost}" if lost else read
 

@@ -23,6 +23,7 @@ from tracelens.report import (
     duration_range,
     evidence_for,
     percentile_name,
+    read_sentence,
     sample_sentence,
     sampling_lines,
 )
@@ -299,6 +300,7 @@ def method_lines(report: Report) -> list[str]:
         "duration, sequential calls in parallel), its critical path recomputed, and the route's "
         "p90 taken again over all traces; fixes acting on the same calls overlap",
         sample_sentence(report),
+        *([read_sentence(report.selection)] if report.selection.partial else []),
         *sampling_lines(report),
     ]
     if report.too_small:

@@ -139,6 +139,15 @@ def document(report: Report) -> dict[str, Any]:
         "read": {
             "traces": report.selection.traces_read,
             "files": report.selection.files_read,
+            "sampled": (
+                {
+                    "share": 2.0**-report.selection.sample_level,
+                    "level": report.selection.sample_level,
+                    "max_spans": report.selection.max_spans,
+                }
+                if report.selection.sample_level
+                else None
+            ),
             "left_out": [
                 {
                     "unit": str(row.unit),

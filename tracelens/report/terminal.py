@@ -178,7 +178,7 @@ def _header(report: Report) -> RenderableType:
         )
     )
     lines += [Text(visible(line)) for line in sampling_lines(report)]
-    if sel.left_out:  # a partial answer says what it left out
+    if sel.partial:  # a partial answer says what it left out
         lines.append(Text(visible(read_sentence(sel)), style="yellow"))
     if report.too_small:
         lines.append(
