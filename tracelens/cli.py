@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tracelens import __version__
+from tracelens.bands import BANDS
 from tracelens.commands.backend import add_source_options
 from tracelens.commands.options import (
     baseline_percentile,
@@ -228,7 +229,9 @@ def _add_window(p: argparse.ArgumentParser, *, before_after: bool = False) -> No
     p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
     p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
     if not before_after:
-        p.set_defaults(baseline_start=None, baseline_end=None, baseline_since=None)
+        p.set_defaults(
+            baseline_start=None, baseline_end=None, baseline_since=None, baseline_band=None
+        )
         return
     p.add_argument("--baseline-start", help="before/after mode: baseline window start")
     p.add_argument("--baseline-end", help="before/after mode: baseline window end")
@@ -236,6 +239,13 @@ def _add_window(p: argparse.ArgumentParser, *, before_after: bool = False) -> No
         "--baseline-since",
         help="before/after mode: baseline from this age up to "
         "the start of the current window, e.g. 2h with --since 1h",
+    )
+    p.add_argument(
+        "--baseline-band",
+        choices=BANDS,
+        help="before/after mode: which requests of the baseline window to compare with: those "
+        "in the slow set's band (same, the default: p90+ before vs p90+ now), those at or below "
+        "--baseline (typical), or all",
     )
 
 

@@ -30,8 +30,10 @@ from typing import NoReturn, TypeVar
 
 import numpy as np
 
+from tracelens import bands
 from tracelens.answer import Report
 from tracelens.attribution import baseline_weights, claims_from, dense_times, rank, too_small
+from tracelens.bands import BANDS, SAME, slow_band
 from tracelens.baseline import merge_profile
 from tracelens.budget import MAX_SPANS, MAX_SPANS_PER_TRACE, run_cut
 from tracelens.detectors import Detector, default_detectors
@@ -40,6 +42,7 @@ from tracelens.errors import SourceError, UsageError
 from tracelens.model import (
     Contributor,
     LeftOut,
+    PageShare,
     ReadIssue,
     RouteStats,
     Selection,
@@ -69,9 +72,10 @@ from tracelens.stages import (
     take_parts,
     whatif_of,
 )
-from tracelens.whatif import whatif_p90
+from tracelens.whatif import whatif_interval, whatif_p90
 
 Progress = Callable[[int], None]  # called with the number of traces read so far
+PLAIN_WHATIFS = 5  # plain operations whose what-if is replayed, biggest first
 PARALLEL_BYTES = 16 << 20  # smaller inputs are read in this process: workers cost a start-up
 
 
@@ -96,6 +100,7 @@ def slowest(
     jobs: int | None = 1,
     max_spans_per_trace: int = MAX_SPANS_PER_TRACE,
     max_spans: int = MAX_SPANS,
+    baseline_band: str = SAME,
 ) -> Report:
     """Explain what makes the route's slow requests slow, against its baseline requests.
 
@@ -106,8 +111,13 @@ def slowest(
     counted (`Selection.left_out`). When the traces would hold more than `max_spans` spans (each
     trace counting 8 more for its own records), a uniform sample of them by trace id is analysed,
     the same for any `jobs` (`Selection.sample_level`; budget.py).
+    With a `baseline_window`, the baseline is its requests in the same band as the slow set by
+    default (`baseline_band`: "same", "typical" for those at or below `baseline`, or "all";
+    bands.py).
     `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
     """
+    if baseline_band not in BANDS:
+        raise UsageError(f"baseline band {baseline_band!r}: use one of {', '.join(BANDS)}")
     clock = _Stopwatch(timings)
     # Analyses hold millions of small objects that never form cycles; collecting them repeatedly
     # while they are being built, and again while every later stage allocates, costs more than
@@ -137,6 +147,7 @@ def slowest(
                     sample=sample,
                     seed=seed,
                     progress=fetch_progress,
+                    baseline_band=baseline_band,
                 )
                 remote = read_remote(src, gathered)
                 window = remote.window
@@ -163,6 +174,7 @@ def slowest(
                 resamples=resamples,
                 clock=clock,
                 remote=remote,
+                baseline_band=baseline_band,
             )
     finally:
         if gc_was_enabled:
@@ -185,6 +197,7 @@ def _explain(
     resamples: int,
     clock: _Stopwatch,
     remote: RemoteRead | None = None,
+    baseline_band: str = SAME,
 ) -> Report:
     clock.lap("read + tree + critical path")
     briefs = [b for b in read.briefs if not b.left_out]
@@ -212,14 +225,8 @@ def _explain(
         if not slow or not base:
             raise UsageError("no fetched trace of the route is in the slow set or the baseline")
     else:
-        durations = np.array([b.duration_ns for b in current], dtype=np.float64)
-        cut = float(np.percentile(durations, percentile))
-        slow = [b for b in current if b.duration_ns >= cut]
-        if before is None:
-            base_cut = float(np.percentile(durations, baseline))
-            base = [b for b in current if b.duration_ns <= base_cut]
-        else:
-            base = before
+        slow, _ = slow_band(current, percentile)
+        base = _like_pages(current, before, percentile, baseline, baseline_band)
     weights = remote.weights if remote is not None and sampled else None
     slow_ids = frozenset(b.trace_id for b in slow)
     base_ids = frozenset(b.trace_id for b in base)
@@ -245,20 +252,25 @@ def _explain(
             [b.trace_id for b in slow],
         )
         strata = None
-        if base and len({b.route for b in (*slow, *base)}) > 1:
+        if base and len({b.page for b in (*slow, *base)}) > 1:
             # Each page counts as much in the baseline as among the slow traces (attribution.py).
-            strata = baseline_weights([b.route for b in slow], [b.route for b in base])
+            strata = baseline_weights([b.page for b in slow], [b.page for b in base])
         contributors = rank(
             times, claims.summaries, seed=seed, resamples=resamples, top=top, base_weights=strata
         )
     clock.lap("attribution + bootstrap")
     durations_of = {b.trace_id: b.duration_ns for b in current}
-    fixes = {_label(c): [(c.pattern, c.service, c.operation)] for c in contributors if c.pattern}
-    rewritten = _rewritten(engine.run(whatif_of, fixes, current_ids))
+    # Every pattern's fix, and the biggest plain operations at their baseline cost (each costs a
+    # replay of most traces, so only those a reader looks at first).
+    plain = [c for c in contributors if not c.pattern and c.excess_ns > 0][:PLAIN_WHATIFS]
+    fixes = {
+        c.fix_name: [(c.pattern, c.service, c.operation)]
+        for c in contributors
+        if c.pattern or c in plain
+    }
+    rewritten = _rewritten(engine.run(whatif_of, fixes, current_ids, profile))
     contributors = tuple(
-        replace(c, whatif_p90_ns=whatif_p90(durations_of, rewritten[_label(c)], 90, weights))
-        if rewritten.get(_label(c))
-        else replace(c, whatif_p90_ns=None)
+        _with_whatif(c, durations_of, rewritten.get(c.fix_name), weights, seed, resamples)
         for c in contributors
     )
     clock.lap("what-if")
@@ -295,7 +307,8 @@ def _explain(
         start_ns=window.start_ns if window else None,
         end_ns=window.end_ns if window else None,
         percentile=percentile,
-        baseline_percentile=baseline if before is None else 100.0,
+        baseline_percentile=baseline,
+        baseline_band=baseline_band if before is not None else "",
         slow_trace_ids=tuple(sorted(slow_ids)),
         baseline_trace_ids=tuple(sorted(base_ids)),
         baseline_window=(
@@ -309,6 +322,7 @@ def _explain(
         left_out=left_out,
         traces_read=read.traces,
         files_read=read.files,
+        pages=_page_mix(slow, base),
         sample_level=read.sample_level,
         max_spans=read.max_spans,
     )
@@ -336,7 +350,7 @@ def _explain(
         warnings=tuple(f"{i.origin}: {i.message}" for i in issues[:20]),
         too_small=too_small(len(slow), len(base)),
         whatif_together_p90_ns=together,
-        whatif_together=tuple(_label(c) for c in helpful) if together is not None else (),
+        whatif_together=tuple(c.fix_name for c in helpful) if together is not None else (),
     )
     clock.lap("report")
     return report
@@ -531,6 +545,41 @@ def _stats(briefs: Sequence[Brief] | None, slo_ns: int | None) -> RouteStats:
     return RouteStats(int(durations.size), float(p50), float(p90), float(p99), slo_ns)
 
 
+def _like_pages(
+    current: Sequence[Brief],
+    before: Sequence[Brief] | None,
+    percentile: float,
+    baseline: float,
+    band: str,
+) -> list[Brief]:
+    """The baseline, drawn page by page when the route serves several (pages.py): each page's
+    own typical requests (or its band of the baseline window), so that the heavy pages that fill
+    the slow set are compared with their own kind, not with the light pages below the median."""
+    pages = sorted({b.page for b in (*current, *(before or ()))})
+    if len(pages) < 2:
+        return bands.baseline_band(current, before, percentile, baseline, band)
+    out: list[Brief] = []
+    for page in pages:
+        now = [b for b in current if b.page == page]
+        then = None if before is None else [b for b in before if b.page == page]
+        if then if then is not None else now:
+            out += bands.baseline_band(now, then, percentile, baseline, band)
+    return sorted(out, key=_start_and_id)
+
+
+def _page_mix(slow: Sequence[Brief], base: Sequence[Brief]) -> tuple[PageShare, ...]:
+    """Each page's traces among the slow and the baseline ones, most slow first; () for one page."""
+    slow_pages, base_pages = Counter(b.page for b in slow), Counter(b.page for b in base)
+    if len(slow_pages | base_pages) < 2:
+        return ()
+    return tuple(
+        PageShare(page, slow_pages[page], base_pages[page])
+        for page in sorted(
+            slow_pages | base_pages, key=lambda p: (-slow_pages[p], -base_pages[p], p)
+        )
+    )
+
+
 def _summary(b: Brief, group: str) -> TraceSummary:
     return TraceSummary(
         trace_id=b.trace_id,
@@ -545,10 +594,22 @@ def _summary(b: Brief, group: str) -> TraceSummary:
     )
 
 
-def _label(c: Contributor) -> str:
-    return (
-        f"{c.pattern} · {c.service}: {c.operation}" if c.pattern else f"{c.service}: {c.operation}"
+def _with_whatif(
+    c: Contributor,
+    durations_of: Mapping[str, int],
+    rewritten: Mapping[str, int] | None,
+    weights: Mapping[str, float] | None,
+    seed: int,
+    resamples: int,
+) -> Contributor:
+    """The contributor with its what-if p90 and interval; None when no fix is modelled."""
+    if not rewritten:
+        return replace(c, whatif_p90_ns=None, whatif_low_ns=None, whatif_high_ns=None)
+    low, high = whatif_interval(
+        durations_of, rewritten, seed=seed, resamples=resamples, weights=weights
     )
+    p90 = whatif_p90(durations_of, rewritten, 90, weights)
+    return replace(c, whatif_p90_ns=p90, whatif_low_ns=low, whatif_high_ns=high)
 
 
 def _nearest(briefs: Sequence[Brief], target_ns: float) -> Brief | None:

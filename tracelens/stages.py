@@ -26,11 +26,12 @@ from tracelens.detectors import Detector, detect_all
 from tracelens.errors import SourceError
 from tracelens.facts import trace_facts
 from tracelens.model import Finding, ProblemKind, ReadIssue, Segment, Span, Trace
+from tracelens.pages import page_of
 from tracelens.readers.pieces import Piece, read_piece
 from tracelens.readers.stream import unreadable
 from tracelens.routes import RouteMatcher, display_route
 from tracelens.sources import Window
-from tracelens.whatif import edits_by_key, merged_edits, whatif_duration_ns
+from tracelens.whatif import edits_by_key, merged_edits, typical_edits, whatif_duration_ns
 
 Key = tuple[str, str, str]  # (pattern, service, operation), as attribution.Key
 CURRENT, BEFORE = "current", "before"
@@ -67,6 +68,7 @@ class Brief:
     left_out: str = ""  # why the trace is not analysed although read (FRAGMENT, too many spans)
     spans: int = 0  # how many it has, when left out
     level: int = 64  # its sampling level (budget.py): in the run's sample when >= the cut
+    page: str = ""  # the page it served (pages.py), for comparing like pages with like
 
     @property
     def analysed(self) -> bool:
@@ -208,6 +210,7 @@ def map_traces(
             problems=len(a.tree.problems),
             clock_shifts=len(a.tree.shifts),
             level=level,
+            page=page_of(a.tree, entry) if entry is not None else "",
         )
         briefs.append(brief)
         if brief.analysed:
@@ -319,20 +322,29 @@ def contributions_of(
 
 
 def whatif_of(
-    shard: Shard, fixes: Mapping[str, Sequence[Key]], trace_ids: frozenset[str]
+    shard: Shard,
+    fixes: Mapping[str, Sequence[Key]],
+    trace_ids: frozenset[str],
+    profile: Baseline | None = None,
 ) -> dict[str, dict[str, int]]:
-    """For each fix (a name -> the pattern keys it fixes at once), the new duration of each of
-    these traces that the fix's findings edit (whatif.py)."""
+    """For each fix (a name -> the keys it fixes at once), the new duration of each of these
+    traces that the fix edits (whatif.py): a pattern's findings, or, for a plain operation
+    (pattern ""), the operation at its cost in the baseline `profile`."""
     out: dict[str, dict[str, int]] = {fix: {} for fix in fixes}
+    plain = any(not k[0] for keys in fixes.values() for k in keys) and profile is not None
     for a in shard.analyses:
         trace_id = a.trace.trace_id
-        if trace_id not in trace_ids or not a.findings:
+        if trace_id not in trace_ids or not (a.findings or plain):
             continue
-        edits_of = edits_by_key(a.findings, (trace_id,))
+        edits_of = edits_by_key(a.findings, (trace_id,)) if a.findings else {}
         for fix, keys in fixes.items():
-            merged = merged_edits(edits_of, keys)
-            if merged:
-                out[fix][trace_id] = whatif_duration_ns(a, merged[trace_id])
+            edits = merged_edits(edits_of, keys).get(trace_id)
+            for key in keys:
+                if not key[0] and profile is not None:
+                    typical = typical_edits(a, key, profile)
+                    edits = typical if edits is None else edits.merged(typical)
+            if edits is not None and not edits.empty:
+                out[fix][trace_id] = whatif_duration_ns(a, edits)
     return out
 
 

@@ -642,7 +642,7 @@ def _graphql(req: Req, root: Node, t: int) -> int:
     if "n_plus_one_graphql" in req.active and "no_fetcher_spans" in req.knobs:
         # the agent's default: no data-fetcher spans, so the loads are siblings under the op
         for pid in products:
-            s = _reviews(req, op, s, [pid]) + req.ms("gql.gap", 0.3, 0.4)
+            s = reviews_call(req, op, s, [pid]) + req.ms("gql.gap", 0.3, 0.4)
     elif "n_plus_one_graphql" in req.active:  # the DataLoader dispatches each load on its own
         for k, pid in enumerate(products):
             field = op.child(
@@ -655,16 +655,18 @@ def _graphql(req: Req, root: Node, t: int) -> int:
                     "graphql.field.path": f"/recommendations/{k}/reviews",
                 },
             )
-            field.end_ns = _reviews(req, field, s + 40_000, [pid]) + 30_000
+            field.end_ns = reviews_call(req, field, s + 40_000, [pid]) + 30_000
             s = field.end_ns + req.ms("gql.gap", 0.3, 0.4)
     else:  # one batched load for every product
-        s = _reviews(req, op, s, products) + req.ms("gql.gap", 0.3, 0.4)
+        s = reviews_call(req, op, s, products) + req.ms("gql.gap", 0.3, 0.4)
     op.end_ns = s + req.ms("gql.serialize", 0.8)
     close(req, client, server, op.end_ns + 300_000, "gql")
     return client.end_ns
 
 
-def _reviews(req: Req, parent: Node, t: int, product_ids: list[int]) -> int:
+def reviews_call(req: Req, parent: Node, t: int, product_ids: list[int], db_ms: float = 6.0) -> int:
+    """catalog-graphql's call to reviews-service for some products (its DB query takes about
+    `db_ms`); returns when the client has the answer."""
     path = "/reviews?productIds=" + ",".join(map(str, product_ids))
     client = java_client(
         parent, t, "GET", f"http://reviews-service:8080{path}", "reviews-service", REACTOR
@@ -676,7 +678,7 @@ def _reviews(req: Req, parent: Node, t: int, product_ids: list[int]) -> int:
         "SELECT reviews",
         CLIENT,
         s,
-        s + req.ms("rev.db", 6.0),
+        s + req.ms("rev.db", db_ms),
         scope=PGX,
         attrs={
             "db.system": "postgresql",

@@ -71,6 +71,10 @@ def _selection(selection: Selection, analysed: int, total: int) -> dict[str, Any
         "percentile": percentile_name(selection.percentile),
         "baseline_percentile": percentile_name(selection.baseline_percentile),
         "baseline_window_ns": None if window is None else list(window),
+        "baseline_band": selection.baseline_band or None,
+        "pages": [
+            {"page": p.page, "slow": p.slow, "baseline": p.baseline} for p in selection.pages
+        ],
         "traces_total": total,
         "traces_analysed": analysed,
         "slow_traces": len(selection.slow_trace_ids),
