@@ -20,7 +20,7 @@ from pathlib import Path
 import tracelens
 from tracelens.answer import Report
 from tracelens.errors import TracelensError
-from tracelens.report.terminal import NO_REGRESSION
+from tracelens.report.detail import NO_REGRESSION
 from tracelens.sources import Window
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "nezha-tt"
