@@ -12,17 +12,17 @@ localizes in three steps; this module keeps them and their order, with latency t
    response time A saw, network included: the duration of A's span of the call (its CLIENT span,
    or a wrapper span holding only this call), else of B's span. A network fault lies between the
    two spans, so B's own span would not show it. Invocations are grouped by (caller, callee)
-   pair. The paper first
-   selects, per pair, the features whose distribution changed against normal-period history; here
-   the one feature, latency, is selected for a pair when its mean in the fault window differs from
-   the reference mean by more than `min_shift_se` standard errors (Welch's, from both windows'
-   variances). Pairs not selected have no abnormal invocations; a pair absent from the reference,
-   or seen fewer than twice in either window, cannot be judged and is not selected. In a selected
-   pair an invocation is abnormal when its latency lies more than `sigmas` (1) reference
-   standard deviations from the reference mean.
+   pair. The paper first selects, per pair, the features whose distribution changed against
+   normal-period history; here the one feature, latency, is selected for a pair when its mean in
+   the fault window differs from the reference mean by more than `min_shift_se` (3) standard
+   errors (Welch's, from both windows' variances). Pairs not selected have no abnormal
+   invocations; a pair absent from the reference, or seen fewer than twice in either window,
+   cannot be judged and is not selected. In a selected pair an invocation is abnormal when its
+   latency lies more than `sigmas` (1) reference standard deviations from the reference mean.
 2. Suspicious microservice set mining. A trace is abnormal when it holds an abnormal invocation;
    its items are the services it passes through. Frequent service sets among the abnormal traces
-   are mined with minimum support `min_support` (0.1) by FP-growth (mlxtend). Each set S is scored
+   are mined with minimum support `min_support` (0.1) by FP-growth (mlxtend), of any size unless
+   `max_set_size` caps it (a trace through 18 services can give 2^18 sets). Each set S is scored
    by its support P(S | abnormal) and confidence P(abnormal | S), combined as their Jaccard index
    |A ∩ T_S| / |A ∪ T_S| (A: abnormal traces, T_S: fault-window traces holding S), which is
    high only when both are: 1/J = 1/support + 1/confidence - 1.
@@ -30,7 +30,7 @@ localizes in three steps; this module keeps them and their order, with latency t
    Its score is that set's score times how much more often the service is the callee than the
    caller of abnormal invocations, (callee + 1) / (caller + 1): a root cause slows the calls into
    it, and its callers then look abnormal to their own callers, but the callers are callers of
-   abnormal invocations as often as callees, while the cause is only their callee. Services in no
+   abnormal invocations as often as callees, while the cause is mostly their callee. Services in no
    mined set are not ranked. Ties break by name, so the ranking is deterministic.
 
 `set_score="support"` scores a service by its best set's support instead of the Jaccard index
