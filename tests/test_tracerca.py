@@ -4,6 +4,8 @@ the set mining, set scores, and the callee/caller ratio of the final ranking."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench.baselines import rank_of, tracelens_services
@@ -17,6 +19,7 @@ from bench.baselines.tracerca import (
     mine_sets,
     shifted,
 )
+from bench.nezha import DEFAULT_DATA, tracerca_services
 from bench.side_by_side import compare, main
 from tests.builders import span, trace
 from tracelens import slowest
@@ -249,3 +252,14 @@ def test_an_unknown_scenario_is_one_line_and_exit_2(capsys):
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     assert "no-such-scenario" in out
+
+
+NEZHA_CASE = DEFAULT_DATA / "20230130T122929_ts-verification-code-service_network_delay"
+
+
+@pytest.mark.skipif(not NEZHA_CASE.exists(), reason="the Nezha data set is not beside the repo")
+def test_on_a_real_trainticket_case_tracerca_reads_both_windows_and_names_a_delayed_service():
+    truth = json.loads((NEZHA_CASE / "truth.json").read_text())
+    services = tracerca_services(NEZHA_CASE, truth)
+    assert services[0] == truth["root_cause_service"] == "ts-verification-code-service"
+    assert "ts-gateway-service" in services  # the entry: in every abnormal trace, never a callee
