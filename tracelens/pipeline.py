@@ -522,8 +522,11 @@ def _select_route(
     for b in briefs:
         if b.entry is None or not b.period:
             continue
-        (before if b.period == BEFORE else current).append(b)
-        matched[b.entry] += 1
+        if b.period == BEFORE:
+            before.append(b)
+        else:
+            current.append(b)
+            matched[b.entry] += 1  # the requests of the window the report explains
     if not current:
         known = Counter(b.route for b in briefs)
         listing = ", ".join(f"{n} ({c})" for n, c in known.most_common(8))

@@ -22,7 +22,10 @@ requests, the N+1 is the cause. `fixed` batches the reviews again.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from bench.scenarios.catalog import Cause, Decoy
 from bench.scenarios.emit import Emitter, to_trace
 from bench.scenarios.plan import MS, Node, Req, Svc
 from bench.scenarios.route import (
@@ -41,6 +44,7 @@ from bench.scenarios.route import (
     serve,
 )
 from tracelens.model import Trace
+from tracelens.sources import Window
 
 DAY_NS = 86_400 * 1_000 * MS
 EPOCH_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
@@ -182,3 +186,56 @@ def page_mix(seed: int = 0, n: int = 400) -> tuple[list[Trace], list[Trace]]:
         return _emit(roots, f"{seed}:{tag}")
 
     return corpus(False, "mix"), corpus(True, "mix")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A corpus whose cause only a like-with-like comparison names: how to make it, how to ask
+    tracelens about it, the cause a correct ranking names first and the decoy it must not."""
+
+    name: str
+    summary: str
+    cause: Cause
+    decoy: Decoy
+    route: str
+    # (seed, n) -> (traces to analyse, the current window's requests, the same requests fixed)
+    make: Callable[[int, int], tuple[list[Trace], list[Trace], list[Trace]]]
+    window: Window | None = None  # slowest's windows (before/after mode with both)
+    baseline_window: Window | None = None
+
+
+def _before_after(seed: int, n: int) -> tuple[list[Trace], list[Trace], list[Trace]]:
+    before, now, fixed = before_after(seed, n)
+    return before + now, now, fixed
+
+
+def _page_mix(seed: int, n: int) -> tuple[list[Trace], list[Trace], list[Trace]]:
+    traces, fixed = page_mix(seed, n)
+    return traces, traces, fixed
+
+
+def comparisons() -> dict[str, Comparison]:
+    """The like-with-like scenarios, by name."""
+    return {
+        c.name: c
+        for c in (
+            Comparison(
+                "before_after",
+                "listings query lost its index (now) behind a cold profile cache (both windows)",
+                Cause("slow_query_listings", ("slow_query", ""), (SEARCH_WEB.name,), "listings"),
+                Decoy("the route's ordinary tail", (PROFILE.name,)),
+                "search",
+                _before_after,
+                window=Window(EPOCH_NS + DAY_NS, None),
+                baseline_window=Window(EPOCH_NS, EPOCH_NS + DAY_NS),
+            ),
+            Comparison(
+                "page_mix",
+                "POST /graphql serves Home and Search; Search's DataLoader stops batching",
+                Cause("n_plus_one_reviews", ("n_plus_one",), (BFF.name,)),
+                Decoy("the heavy page's nature", (SEARCH_BACKEND.name,)),
+                "graphql",
+                _page_mix,
+            ),
+        )
+    }
