@@ -300,6 +300,8 @@ def method_lines(report: Report) -> list[str]:
         "back-off; a plain operation at its typical cost), its critical path recomputed, and the "
         "route's p90 taken again over all traces, with a 95% interval from a bootstrap over the "
         "requests; fixes acting on the same calls overlap",
+        "an N+1's batched call is costed as one of its calls: a batch that does work per item "
+        "(a database reading every row) costs more, and its p90 if fixed is then optimistic",
         sample_sentence(report),
         *([read_sentence(report.selection)] if report.selection.partial else []),
         *sampling_lines(report),
