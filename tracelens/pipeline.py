@@ -20,13 +20,15 @@ only the slow set and a sample of the rest are fetched whole.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import numpy as np
 
@@ -34,7 +36,7 @@ from tracelens.answer import Report
 from tracelens.attribution import baseline_weights, claims_from, dense_times, rank, too_small
 from tracelens.baseline import merge_profile
 from tracelens.detectors import Detector, default_detectors
-from tracelens.engine import Engine, default_jobs, workers_can_start
+from tracelens.engine import Engine, Shards, default_jobs, workers_can_start
 from tracelens.errors import SourceError, UsageError
 from tracelens.model import (
     Contributor,
@@ -69,6 +71,9 @@ from tracelens.stages import (
 )
 from tracelens.whatif import whatif_p90
 
+if TYPE_CHECKING:
+    from tracelens.sources.archive import ArchiveSource
+
 Progress = Callable[[int], None]  # called with the number of traces read so far
 PARALLEL_BYTES = 16 << 20  # smaller inputs are read in this process: workers cost a start-up
 
@@ -93,6 +98,8 @@ def slowest(
     fetch_progress: FetchProgress | None = None,
     jobs: int | None = 1,
     max_spans_per_trace: int = MAX_SPANS_PER_TRACE,
+    engine: str | Shards = "local",
+    scheduler: str | None = None,
 ) -> Report:
     """Explain what makes the route's slow requests slow, against its baseline requests.
 
@@ -101,6 +108,9 @@ def slowest(
     gain from them (None: one per core); the answer is the same for any number. A trace with more
     than `max_spans_per_trace` spans, and a fragment whose root span was lost, are left out and
     counted (`Selection.left_out`).
+    `engine` "dask" runs the map steps on Dask (engine_dask.py): on the cluster whose scheduler is
+    at `scheduler`, else on a LocalCluster of `jobs` workers; the answer is the same. An engine
+    object (an `Engine`, a `DaskEngine`) is used as it is, and left open.
     `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
     """
     clock = _Stopwatch(timings)
@@ -114,7 +124,7 @@ def slowest(
         scope = Scope(
             RouteMatcher(route) if route else None, window, baseline_window, max_spans_per_trace
         )
-        with Engine(_jobs_for(src, jobs)) as engine:
+        with _engine_for(src, jobs, engine, scheduler) as shards:
             remote = None
             if isinstance(src, RemoteSource):
                 gathered = gather(
@@ -133,13 +143,13 @@ def slowest(
                 window = remote.window
                 # The backend chose the traces by their root's start: no first-span filter.
                 scope = replace(scope, window=None, baseline_window=None)
-                briefs = engine.add(remote.traces, 0, scope)
+                briefs = shards.add(remote.traces, 0, scope)
                 briefs = [_in_windows(b, window, baseline_window) for b in briefs]
                 read = _Read(briefs, list(remote.issues), len(briefs), 0)
             else:
-                read = _read(engine, src, scope, progress)
+                read = _read(shards, src, scope, progress)
             return _explain(
-                engine,
+                shards,
                 read,
                 route,
                 percentile=percentile,
@@ -160,7 +170,7 @@ def slowest(
 
 
 def _explain(
-    engine: Engine,
+    engine: Shards,
     read: _Read,
     route: str | None,
     *,
@@ -362,13 +372,46 @@ class _Stopwatch:
             self.last = now
 
 
+@contextlib.contextmanager
+def _engine_for(
+    src: Source, jobs: int | None, engine: str | Shards, scheduler: str | None
+) -> Iterator[Shards]:
+    """The engine the map steps run on: given, on Dask, or in this process and its workers."""
+    if not isinstance(engine, str):
+        yield engine
+        return
+    if engine == "dask" or scheduler is not None:
+        from tracelens.engine_dask import DaskEngine
+
+        with DaskEngine(scheduler, workers=jobs) as on_dask:
+            yield on_dask
+        return
+    if engine != "local":
+        raise UsageError(f"--engine {engine!r}: choose local or dask")
+    with Engine(_jobs_for(src, jobs)) as local:
+        yield local
+
+
+def _archive(src: Source) -> ArchiveSource | None:
+    """The source as a span archive; pyarrow is not imported for sources that are not one."""
+    module = sys.modules.get("tracelens.sources.archive")
+    return src if module is not None and isinstance(src, module.ArchiveSource) else None
+
+
 def _jobs_for(src: Source, jobs: int | None) -> int:
-    """Worker processes worth starting: only for trace files, and big enough ones."""
-    if not isinstance(src, FileSource) or src.path == "-" or not workers_can_start():
+    """Worker processes worth starting: only for trace files, big enough ones, and archives of
+    several files."""
+    archive = _archive(src)
+    if not workers_can_start() or not (isinstance(src, FileSource) or archive is not None):
         return 1
     if jobs is None:
         jobs = default_jobs()
     if jobs <= 1:
+        return 1
+    if archive is not None:
+        return min(jobs, len(archive.files))
+    assert isinstance(src, FileSource)
+    if src.path == "-":
         return 1
     root = Path(src.path)
     files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
@@ -386,10 +429,17 @@ class _Read:
     files: int
 
 
-def _read(engine: Engine, src: Source, scope: Scope, progress: Progress | None) -> _Read:
+def _read(engine: Shards, src: Source, scope: Scope, progress: Progress | None) -> _Read:
     """Read and analyse every trace in the current and baseline windows into the engine."""
-    if isinstance(src, FileSource):
-        mapped = engine.load(pieces(src.path), scope, progress)
+    archive = _archive(src)
+    if isinstance(src, FileSource) or archive is not None:
+        if isinstance(src, FileSource):
+            mapped = engine.load(pieces(src.path), scope, progress)
+        else:
+            from tracelens.sources.archive import map_part
+
+            assert archive is not None
+            mapped = engine.load(archive.parts(scope), scope, progress, step=map_part)
         issues = [i for m in mapped for i in m.issues]
         failed = [m.failed for m in mapped if m.failed is not None]
         if failed and len(failed) == len(mapped):
@@ -405,7 +455,7 @@ def _read(engine: Engine, src: Source, scope: Scope, progress: Progress | None) 
     return _Read(briefs, list(src.issues), len(briefs), 0)
 
 
-def _joined(engine: Engine, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
+def _joined(engine: Shards, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
     """The briefs after joining the traces that one file's pieces cut in parts, and how many
     parts were joined away (a trace read in three parts counts two)."""
     pieces_of: dict[str, set[int]] = {}

@@ -60,6 +60,13 @@ def windows(args: argparse.Namespace, now_ns: int) -> tuple[Window | None, Windo
     return current, Window(base_start, base_end)
 
 
+def engine_of(args: argparse.Namespace) -> str:
+    """--engine, which --scheduler makes dask; local with a scheduler is a contradiction."""
+    if args.scheduler and args.engine == "local":
+        raise UsageError("--scheduler runs on Dask: drop --engine local, or drop --scheduler")
+    return "dask" if args.scheduler or args.engine == "dask" else "local"
+
+
 def _time(option: str, text: str | None, now_ns: int) -> int | None:
     if not text:
         return None
@@ -118,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
             fetch_progress=fetch_bar.update,
             jobs=args.jobs or default_jobs(),
             max_spans_per_trace=args.max_spans_per_trace,
+            engine=engine_of(args),
+            scheduler=args.scheduler,
         )
 
     sampling = report.selection.sampling
