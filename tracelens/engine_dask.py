@@ -88,7 +88,8 @@ def _apply(fn: Callable[..., T], item: Any, args: tuple[Any, ...]) -> T:
         return fn(item, *args)
 
 
-def _chunks(traces: Iterable[Trace], spans: int) -> Iterator[list[Trace]]:
+def batches(traces: Iterable[Trace], spans: int = SPANS_PER_TASK) -> Iterator[list[Trace]]:
+    """Traces in lists of about `spans` spans: what one task carries to a worker."""
     chunk: list[Trace] = []
     held = 0
     for trace in traces:
@@ -182,13 +183,14 @@ class DaskEngine:
         scope: Scope,
         progress: Callable[[int], None] | None = None,
         *,
-        step: Callable[[Shard, Any, int, Scope], Mapped] = map_piece,
-    ) -> list[Mapped]:
+        step: Callable[[Shard, Any, int, Scope], Any] = map_piece,
+    ) -> list[Any]:
         """Read and analyse every item (an archive part, a piece of a file) into a shard of its
-        own on the cluster; each item's result, in input order."""
+        own on the cluster; each item's result (a `Mapped` from map_piece and map_part), in
+        input order."""
         from distributed import as_completed
 
-        results: dict[int, Mapped] = {}
+        results: dict[int, Any] = {}
         numbers: dict[str, int] = {}
         briefs = 0
         done = as_completed(loop=self.client.loop)
@@ -198,7 +200,7 @@ class DaskEngine:
             nonlocal briefs
             (mapped,) = self._fetch([future])
             results[numbers.pop(future.key)] = mapped
-            briefs += len(mapped.briefs)
+            briefs += len(mapped.briefs) if isinstance(mapped, Mapped) else 0
             future.release()
             if progress is not None:
                 progress(briefs)
@@ -219,7 +221,7 @@ class DaskEngine:
         """Analyse traces already in this process (a backend's, the store's) into new shards:
         they travel inside the tasks, so a lost shard can be made again."""
         outs = []
-        for chunk in _chunks(traces, SPANS_PER_TASK):
+        for chunk in batches(traces):
             version = self._submit(_start, map_traces, chunk, number, scope)
             self._shards.append(version)
             outs.append(self._submit(_result_of, version))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -121,19 +122,42 @@ def route_sets(
         if not trace.spans:
             continue
         a = analyze_trace(trace, with_facts=False)
-        seen[route_name(a)] += 1
-        entry = matcher.match(a.tree) if matcher else a.route[1]
-        start_ns = a.tree.root_span.start_ns
-        if entry is None:
-            continue
-        if baseline_window is not None and baseline_window.contains(start_ns):
-            into = before
-        elif window is None or window.contains(start_ns):
-            into = current
-            entries[f"{entry.service}: {display_route(entry)}"] += 1
-        else:
-            continue
-        into.append(replace(a, facts=facts_of(a)))
+        name, entry, into = place(a, matcher, window, baseline_window)
+        seen[name] += 1
+        if into == "current":
+            entries[entry] += 1
+        if into:
+            (current if into == "current" else before).append(replace(a, facts=facts_of(a)))
+    check_sets(seen, route, bool(current), baseline_window is not None and not before)
+    return _split(
+        entries.most_common(1)[0][0], current, before, baseline_window, percentile, baseline
+    )
+
+
+def place(
+    a: TraceAnalysis,
+    matcher: RouteMatcher | None,
+    window: Window | None,
+    baseline_window: Window | None,
+) -> tuple[str, str, str]:
+    """(the trace's route name, the matched entry's name, "current", "before" or "": the set
+    it belongs to, none when the route does not match or it is outside both windows)."""
+    name = route_name(a)
+    entry = matcher.match(a.tree) if matcher else a.route[1]
+    if entry is None:
+        return name, "", ""
+    start_ns = a.tree.root_span.start_ns
+    if baseline_window is not None and baseline_window.contains(start_ns):
+        into = "before"
+    elif window is None or window.contains(start_ns):
+        into = "current"
+    else:
+        into = ""
+    return name, f"{entry.service}: {display_route(entry)}", into
+
+
+def check_sets(seen: Counter[str], route: str | None, current: bool, no_before: bool) -> None:
+    """UsageError when the traces read (`seen`, by route) give no sets to compare."""
     if not seen:
         raise UsageError("no traces in the selected window; widen --since/--start/--end")
     if route is None and len(seen) > 1:
@@ -142,11 +166,33 @@ def route_sets(
     if not current:
         listing = ", ".join(f"{n} ({c})" for n, c in seen.most_common(8))
         raise UsageError(f"no traces match route {route!r} in the window; routes seen: {listing}")
-    if baseline_window is not None and not before:
+    if no_before:
         raise UsageError("no traces of the route in the baseline window")
-    return _split(
-        entries.most_common(1)[0][0], current, before, baseline_window, percentile, baseline
-    )
+
+
+class _Timed(Protocol):
+    @property
+    def duration_ns(self) -> int: ...
+
+
+A = TypeVar("A", bound=_Timed)
+
+
+def split_sets(
+    current: list[A],
+    before: list[A],
+    baseline_window: Window | None,
+    percentile: float,
+    baseline: float,
+) -> tuple[list[A], list[A], float, float | None]:
+    """(slow, baseline, the slow set's cut, the baseline's cut or None in before/after mode)."""
+    durations = np.array([a.duration_ns for a in current], dtype=np.float64)
+    cut = float(np.percentile(durations, percentile))
+    slow = [a for a in current if a.duration_ns >= cut]
+    if baseline_window is not None:
+        return slow, before, cut, None
+    base_cut = float(np.percentile(durations, baseline))
+    return slow, [a for a in current if a.duration_ns <= base_cut], cut, base_cut
 
 
 def _split(
@@ -157,13 +203,7 @@ def _split(
     percentile: float,
     baseline: float,
 ) -> RouteSets:
-    durations = np.array([a.duration_ns for a in current], dtype=np.float64)
-    cut = float(np.percentile(durations, percentile))
-    slow = [a for a in current if a.duration_ns >= cut]
-    if baseline_window is not None:
-        return RouteSets(name, len(current), slow, before, cut, None)
-    base_cut = float(np.percentile(durations, baseline))
-    base = [a for a in current if a.duration_ns <= base_cut]
+    slow, base, cut, base_cut = split_sets(current, before, baseline_window, percentile, baseline)
     return RouteSets(name, len(current), slow, base, cut, base_cut)
 
 
