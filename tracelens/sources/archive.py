@@ -396,7 +396,7 @@ class ArchiveSource:
                 manifest = json.loads(f.read())
         except FileNotFoundError:
             raise SourceError(
-                f"{url}: no {MANIFEST}; not a span archive (or its export was cut short)"
+                f"{url}: no {MANIFEST}, so not a span archive (or its export did not finish)"
             ) from None
         except (OSError, ValueError) as e:
             raise SourceError(f"{url}: can't read {MANIFEST}: {e}") from e
