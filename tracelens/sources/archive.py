@@ -36,13 +36,18 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from tracelens.errors import SourceError, UsageError
 from tracelens.graph import build_tree
-from tracelens.model import ReadIssue, Trace
+from tracelens.model import Event, ReadIssue, Span, SpanKind, StatusCode, Trace
 from tracelens.readers.stream import unreadable
 from tracelens.routes import RouteMatcher, entry_spans, route_names, route_of
 from tracelens.sources import ARCHIVE_MANIFEST, Window
 
-# The store's span table and its row conversion are the archive's too: one definition of a span row.
-from tracelens.sources.store import SPAN_SCHEMA, _append_span, _span_from_row
+# The store's span table and its JSON codecs are the archive's too: one definition of a span row.
+from tracelens.sources.store import (
+    SPAN_SCHEMA,
+    _append_span,
+    _attrs_decoder,
+    _events_decoder,
+)
 from tracelens.stages import Mapped, Scope, Shard, map_traces
 
 MANIFEST = ARCHIVE_MANIFEST
@@ -367,14 +372,45 @@ def read_part(
         raise SourceError(f"{part.name}: unreadable archive file ({e})") from e
 
 
+_KINDS = {int(k): k for k in SpanKind}
+_STATUSES = {int(c): c for c in StatusCode}
+
+
 def _traces_in(table: pa.Table, origin: str) -> Iterator[Trace]:
-    """The table's rows as traces: each trace's rows are contiguous (the writer made them so)."""
-    rows = table.select(SPAN_COLUMNS).to_pylist()
+    """The table's rows as traces: each trace's rows are contiguous (the writer made them so).
+
+    Column by column rather than row dicts (store.py's `_span_from_row`, the same fields): a
+    row group is tens of thousands of spans, and building a dict per row costs more than the
+    span."""
+    c = {name: table.column(name).to_pylist() for name in SPAN_COLUMNS}
+    spans = [
+        Span(
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_id=parent_id,
+            service=service,
+            name=name,
+            kind=_KINDS.get(kind, SpanKind.UNSPECIFIED),
+            start_ns=start_ns,
+            end_ns=end_ns,
+            status=_STATUSES.get(status, StatusCode.UNSET),
+            attributes=_attrs_decoder.decode(attributes),
+            events=tuple(Event(t, n, a) for t, n, a in _events_decoder.decode(events))
+            if events
+            else (),
+            links=tuple(links) if links else (),
+            process=process or "",
+        )
+        for (
+            trace_id, span_id, parent_id, service, name, kind, start_ns, end_ns, status,
+            attributes, events, links, process,
+        ) in zip(*(c[name] for name in SPAN_COLUMNS), strict=True)
+    ]  # fmt: skip
+    ids = c["trace_id"]
     start = 0
-    for i in range(1, len(rows) + 1):
-        if i == len(rows) or rows[i]["trace_id"] != rows[start]["trace_id"]:
-            spans = tuple(_span_from_row(r) for r in rows[start:i])
-            yield Trace(trace_id=spans[0].trace_id, spans=spans, origin=origin)
+    for i in range(1, len(spans) + 1):
+        if i == len(spans) or ids[i] != ids[start]:
+            yield Trace(trace_id=ids[start], spans=tuple(spans[start:i]), origin=origin)
             start = i
 
 
