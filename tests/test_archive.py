@@ -41,18 +41,22 @@ from tracelens.sources.archive import (
 from tracelens.stages import Scope
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("archive") / "demo.jsonl"
+def demo_file(out: Path, requests: int, inject: str, seed: int) -> Path:
+    """The demo's traces as OTLP JSON lines, made by the SDK's exporter (`tracelens demo --out`)."""
     subprocess.run(
         [
-            *(sys.executable, "-m", "tracelens", "demo", "--out", str(out), "--requests", "120"),
-            *("--inject", "slow_query", "--seed", "3"),
+            *(sys.executable, "-m", "tracelens", "demo", "--out", str(out)),
+            *("--requests", str(requests), "--inject", inject, "--seed", str(seed)),
         ],
         check=True,
         capture_output=True,
     )
     return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_file(tmp_path_factory.mktemp("archive") / "demo.jsonl", 120, "slow_query", 3)
 
 
 def _csv(report: Report) -> str:

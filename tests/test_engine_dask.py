@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from tests.test_archive import demo_file  # noqa: E402
 from tracelens import engine_dask, pipeline  # noqa: E402
 from tracelens.answer import Report  # noqa: E402
 from tracelens.baseline import merge_profile  # noqa: E402
@@ -32,15 +32,7 @@ from tracelens.stages import Scope, detect_in, profile_of, whatif_of  # noqa: E4
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dask")
-    demo = root / "demo.jsonl"
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "tracelens", "demo", "--out", str(demo), "--requests", "100"),
-            *("--inject", "slow_query,sequential", "--seed", "5"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    demo = demo_file(root / "demo.jsonl", 100, "slow_query,sequential", 5)
     write_archive(read_traces(demo), str(root / "archive"), buckets=6)
     return root / "archive"
 

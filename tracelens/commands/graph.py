@@ -523,32 +523,15 @@ def run(args: argparse.Namespace) -> int:
     current, baseline_window = windows(args, time.time_ns())
     show_notices()
     source = open_from_args(args, config)
+    asked = (source, args.route, current, baseline_window)
+    sets = {"percentile": args.percentile, "baseline": args.baseline}
     if engine_of(args) == "dask" and not isinstance(source, RemoteSource):
         from tracelens.commands.graph_dask import dask_graph
 
-        graph = dask_graph(
-            source,
-            args.route,
-            current,
-            baseline_window,
-            percentile=args.percentile,
-            baseline=args.baseline,
-            scheduler=args.scheduler,
-            workers=args.jobs,
-        )
+        graph = dask_graph(*asked, **sets, scheduler=args.scheduler, workers=args.jobs)
     else:  # a backend's traces are the few it was asked for: fetched and analysed here
-        sets = route_sets(
-            source,
-            args.route,
-            current,
-            baseline_window,
-            percentile=args.percentile,
-            baseline=args.baseline,
-            limit=args.limit,
-            sample=args.sample,
-            seed=args.seed,
-        )
-        graph = build_graph(sets, args.percentile, args.baseline)
+        chosen = route_sets(*asked, **sets, limit=args.limit, sample=args.sample, seed=args.seed)
+        graph = build_graph(chosen, args.percentile, args.baseline)
     if args.dot:
         write_dot(graph, args.dot)
     if args.graphml:
