@@ -48,6 +48,23 @@ class Version:
     result: Any
 
 
+SPAN_BYTES = 1500  # memory of one analysed span on a shard (bench/scale.py: 7.2 GB / 5M spans)
+
+
+def _size_of(version: Version) -> int:
+    """What a shard weighs, for Dask's scheduler: left to `sys.getsizeof` it would weigh a few
+    bytes, and Dask would move shards between workers as if they cost nothing to send."""
+    return 1024 + SPAN_BYTES * sum(len(a.trace.spans) for a in version.shard.analyses)
+
+
+try:  # registered wherever this module is imported: the client and every worker
+    from dask.sizeof import sizeof
+
+    sizeof.register(Version)(_size_of)
+except ImportError:  # without Dask, DaskEngine says how to install it
+    pass
+
+
 class _NoCycleCollection:
     """A step builds or walks millions of small objects that never form cycles: collecting
     them over and over costs more than the step (as in engine.py's workers). Only while our
@@ -113,24 +130,46 @@ class DaskEngine:
         self._cluster: Any = None
         try:
             if scheduler is None:
+                import dask
+
                 from tracelens.engine import default_jobs
 
-                self._cluster = LocalCluster(
-                    n_workers=workers or default_jobs(),
-                    threads_per_worker=1,  # the steps are pure Python: threads share one core
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
+                # Shards are graphs of millions of small objects: writing them to disk and
+                # reading them back costs more than analysing the traces again, so the workers
+                # of our own cluster never spill (they still pause, and restart past the limit).
+                with dask.config.set(
+                    {
+                        "distributed.worker.memory.target": False,
+                        "distributed.worker.memory.spill": False,
+                    }
+                ):
+                    self._cluster = LocalCluster(
+                        n_workers=workers or default_jobs(),
+                        threads_per_worker=1,  # pure Python steps: threads would share a core
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                    )
                 self.client = Client(self._cluster, set_as_default=False)
             else:
                 self.client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-        except (OSError, TimeoutError) as e:
+        except (OSError, TimeoutError, RuntimeError) as e:
             if self._cluster is not None:
                 self._cluster.close()
-            where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
-            hint = "; is `dask scheduler` running there?" if scheduler else ""
-            raise SourceError(f"could not reach {where}: {e}{hint}") from e
+            if scheduler:
+                raise SourceError(
+                    f"could not reach the Dask scheduler at {scheduler}: {e}; is `dask "
+                    "scheduler` running there?"
+                ) from e
+            from tracelens.engine import workers_can_start
+
+            hint = (
+                "; worker processes import the main module again, which a session typed into "
+                "an interpreter does not have as a file: run a script, or pass a scheduler"
+                if not workers_can_start()
+                else ""
+            )
+            raise SourceError(f"a local Dask cluster could not start: {e}{hint}") from e
         self._shards: list[Any] = []  # a future per shard: its current Version
         self._held: list[Any] = []  # step arguments the shards' lineage needs
         self.received_bytes = 0  # pickled size of every result that came back to this process
