@@ -147,7 +147,7 @@ class DaskEngine:
                         n_workers=workers or default_jobs(),
                         threads_per_worker=1,  # pure Python steps: threads would share a core
                         processes=True,
-                        dashboard_address=None,
+                        dashboard_address=":0",  # any free port: never clash with another cluster
                         silence_logs=logging.ERROR,
                     )
                 self.client = Client(self._cluster, set_as_default=False)
