@@ -25,6 +25,7 @@ from tracelens.commands.options import (
     percentile,
     positive_int,
     resamples,
+    scheduler_address,
     web_url,
     whole_number,
 )
@@ -76,6 +77,7 @@ def _add_routes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     _add_window(p)
     p.add_argument("--slo", help="latency objective for p90, e.g. 3s: routes over it are marked")
     p.add_argument("--sort", choices=("p90", "count"), default="p90", help="(default p90)")
+    _add_engine(p, jobs=True)
     p.set_defaults(run=_run_routes)
 
 
@@ -123,6 +125,7 @@ def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--graphml", metavar="FILE", help="write the call graph as GraphML")
     p.add_argument("--json", action="store_true", help="print JSON instead of the tree")
     p.add_argument("--seed", type=whole_number, default=0, help="sampling seed for backends (0)")
+    _add_engine(p, jobs=True)
     p.set_defaults(run=_run_graph)
 
 
@@ -217,6 +220,7 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--resamples", type=resamples, default=2000, help="bootstrap resamples (2000; 100 or more)"
     )
     _add_jobs(p)
+    _add_engine(p)
     _add_max_spans(p)
     _add_budget(p)
     p.set_defaults(run=_run_slowest)
@@ -293,6 +297,30 @@ def _add_jobs(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_engine(p: argparse.ArgumentParser, *, jobs: bool = False) -> None:
+    """Where the map steps run: this machine (--jobs), or Dask (engine_dask.py)."""
+    p.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        help="local: this process and --jobs worker processes (default); dask: Dask workers, "
+        "on --scheduler or a LocalCluster of --jobs workers (pip install 'tracelens-rca[dask]')",
+    )
+    p.add_argument(
+        "--scheduler",
+        type=scheduler_address,
+        metavar="ADDRESS",
+        help="Dask scheduler to run on, e.g. tcp://10.0.0.5:8786 (implies --engine dask)",
+    )
+    if jobs:
+        p.add_argument(
+            "--jobs",
+            "-j",
+            type=positive_int,
+            metavar="N",
+            help="workers of the LocalCluster that --engine dask starts (default: all cores)",
+        )
+
+
 def _run_slowest(args: argparse.Namespace) -> int:
     with deferred_interrupts():
         from tracelens.commands.slowest import run
@@ -309,7 +337,21 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("--route", "-r", help="page to export (as for slowest)")
     add_source_options(p)
-    p.add_argument("--out", "-o", required=True, metavar="FILE", help="file to write")
+    into = p.add_mutually_exclusive_group(required=True)
+    into.add_argument("--out", "-o", metavar="FILE", help="OTLP JSON lines file to write")
+    into.add_argument(
+        "--parquet",
+        metavar="DIR",
+        help="write a Parquet span archive to DIR (new or empty; a path or an fsspec URL such "
+        "as s3://bucket/archive) for --source DIR and --engine dask (docs/archive.md)",
+    )
+    p.add_argument(
+        "--buckets",
+        type=positive_int,
+        default=16,
+        metavar="N",
+        help="--parquet: trace-id hash buckets per day, the files a day is cut into (16)",
+    )
     p.add_argument("--all", action="store_true", help="every listed request, not a sample")
     _add_window(p)
     _add_sets(p)

@@ -24,13 +24,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import forkserver, resource_tracker
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tracelens.model import Trace
-from tracelens.readers.pieces import Piece
 from tracelens.stages import Brief, Mapped, Scope, Shard, map_piece, map_traces
 
 R = TypeVar("R")
+P = TypeVar("P")  # what one map task reads: a Piece of trace files, a part of a span archive
 
 _shard = Shard()  # in a worker process: the shard it holds
 
@@ -44,8 +44,10 @@ def _start_worker() -> None:
     gc.disable()
 
 
-def _load(piece: Piece, number: int, scope: Scope) -> Mapped:
-    return map_piece(_shard, piece, number, scope)
+def _load(
+    step: Callable[[Shard, P, int, Scope], Mapped], item: P, number: int, scope: Scope
+) -> Mapped:
+    return step(_shard, item, number, scope)
 
 
 def _add(traces: list[Trace], number: int, scope: Scope) -> list[Brief]:
@@ -71,6 +73,23 @@ def _start_helpers_quietly() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+class Shards(Protocol):
+    """What the pipeline asks of an engine: this module's `Engine`, engine_dask's `DaskEngine`."""
+
+    def load(
+        self,
+        pieces: Iterable[Any],
+        scope: Scope,
+        progress: Callable[[int], None] | None = None,
+        *,
+        step: Callable[..., Mapped] = ...,
+    ) -> list[Mapped]: ...
+
+    def add(self, traces: Iterable[Trace], number: int, scope: Scope) -> list[Brief]: ...
+
+    def run(self, step: Callable[..., R], *args: Any) -> list[R]: ...
 
 
 def default_jobs() -> int:
@@ -132,11 +151,16 @@ class Engine:
 
     def load(
         self,
-        pieces: Iterable[Piece],
+        pieces: Iterable[P],
         scope: Scope,
         progress: Callable[[int], None] | None = None,
+        *,
+        step: Callable[[Shard, P, int, Scope], Mapped] = map_piece,  # type: ignore[assignment]
     ) -> list[Mapped]:
-        """Read and analyse every piece into the shards; each piece's result, in input order."""
+        """Read and analyse every piece into the shards; each piece's result, in input order.
+
+        `step` reads one piece: stages.map_piece for trace files, archive.map_part for the files
+        of a span archive."""
         results: list[Mapped] = []
         briefs = 0
 
@@ -149,12 +173,12 @@ class Engine:
 
         if not self._pools:
             for number, piece in enumerate(pieces):
-                collect(map_piece(self._local, piece, number, scope))
+                collect(step(self._local, piece, number, scope))
             return results
         pending: deque[Future[Mapped]] = deque()
         for number, piece in enumerate(pieces):
             pool = self._pools[number % len(self._pools)]
-            pending.append(pool.submit(_load, piece, number, scope))
+            pending.append(pool.submit(_load, step, piece, number, scope))
             while len(pending) > 2 * len(self._pools):  # bounds the pieces held in memory
                 collect(pending.popleft().result())
         while pending:

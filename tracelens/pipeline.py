@@ -20,13 +20,15 @@ only the slow set and a sample of the rest are fetched whole.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import numpy as np
 
@@ -37,7 +39,7 @@ from tracelens.bands import BANDS, SAME, slow_band
 from tracelens.baseline import merge_profile
 from tracelens.budget import MAX_SPANS, MAX_SPANS_PER_TRACE, run_cut
 from tracelens.detectors import Detector, default_detectors
-from tracelens.engine import Engine, default_jobs, workers_can_start
+from tracelens.engine import Engine, Shards, default_jobs, workers_can_start
 from tracelens.errors import SourceError, UsageError
 from tracelens.model import (
     Contributor,
@@ -74,6 +76,9 @@ from tracelens.stages import (
 )
 from tracelens.whatif import whatif_interval, whatif_p90
 
+if TYPE_CHECKING:
+    from tracelens.sources.archive import ArchiveSource
+
 Progress = Callable[[int], None]  # called with the number of traces read so far
 PLAIN_WHATIFS = 5  # plain operations whose what-if is replayed, biggest first
 PARALLEL_BYTES = 16 << 20  # smaller inputs are read in this process: workers cost a start-up
@@ -101,6 +106,8 @@ def slowest(
     max_spans_per_trace: int = MAX_SPANS_PER_TRACE,
     max_spans: int = MAX_SPANS,
     baseline_band: str = SAME,
+    engine: str | Shards = "local",
+    scheduler: str | None = None,
 ) -> Report:
     """Explain what makes the route's slow requests slow, against its baseline requests.
 
@@ -114,6 +121,9 @@ def slowest(
     With a `baseline_window`, the baseline is its requests in the same band as the slow set by
     default (`baseline_band`: "same", "typical" for those at or below `baseline`, or "all";
     bands.py).
+    `engine` "dask" runs the map steps on Dask (engine_dask.py): on the cluster whose scheduler is
+    at `scheduler`, else on a LocalCluster of `jobs` workers; the answer is the same. An engine
+    object (an `Engine`, a `DaskEngine`) is used as it is, and left open.
     `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
     """
     if baseline_band not in BANDS:
@@ -133,7 +143,7 @@ def slowest(
             max_spans_per_trace,
             max_spans,
         )
-        with Engine(_jobs_for(src, jobs)) as engine:
+        with _engine_for(src, jobs, engine, scheduler) as shards:
             remote = None
             if isinstance(src, RemoteSource):
                 gathered = gather(
@@ -153,14 +163,14 @@ def slowest(
                 window = remote.window
                 # The backend chose the traces by their root's start: no first-span filter.
                 scope = replace(scope, window=None, baseline_window=None)
-                briefs = engine.add(remote.traces, 0, scope)
-                briefs, cut = _sampled(engine, briefs, scope)
+                briefs = shards.add(remote.traces, 0, scope)
+                briefs, cut = _sampled(shards, briefs, scope)
                 briefs = [_in_windows(b, window, baseline_window) for b in briefs]
                 read = _Read(briefs, list(remote.issues), len(remote.traces), 0, cut, max_spans)
             else:
-                read = _read(engine, src, scope, progress)
+                read = _read(shards, src, scope, progress)
             return _explain(
-                engine,
+                shards,
                 read,
                 route,
                 percentile=percentile,
@@ -182,7 +192,7 @@ def slowest(
 
 
 def _explain(
-    engine: Engine,
+    engine: Shards,
     read: _Read,
     route: str | None,
     *,
@@ -388,13 +398,46 @@ class _Stopwatch:
             self.last = now
 
 
+@contextlib.contextmanager
+def _engine_for(
+    src: Source, jobs: int | None, engine: str | Shards, scheduler: str | None
+) -> Iterator[Shards]:
+    """The engine the map steps run on: given, on Dask, or in this process and its workers."""
+    if not isinstance(engine, str):
+        yield engine
+        return
+    if engine == "dask" or scheduler is not None:
+        from tracelens.engine_dask import DaskEngine
+
+        with DaskEngine(scheduler, workers=jobs) as on_dask:
+            yield on_dask
+        return
+    if engine != "local":
+        raise UsageError(f"--engine {engine!r}: choose local or dask")
+    with Engine(_jobs_for(src, jobs)) as local:
+        yield local
+
+
+def _archive(src: Source) -> ArchiveSource | None:
+    """The source as a span archive; pyarrow is not imported for sources that are not one."""
+    module = sys.modules.get("tracelens.sources.archive")
+    return src if module is not None and isinstance(src, module.ArchiveSource) else None
+
+
 def _jobs_for(src: Source, jobs: int | None) -> int:
-    """Worker processes worth starting: only for trace files, and big enough ones."""
-    if not isinstance(src, FileSource) or src.path == "-" or not workers_can_start():
+    """Worker processes worth starting: only for trace files, big enough ones, and archives of
+    several files."""
+    archive = _archive(src)
+    if not workers_can_start() or not (isinstance(src, FileSource) or archive is not None):
         return 1
     if jobs is None:
         jobs = default_jobs()
     if jobs <= 1:
+        return 1
+    if archive is not None:
+        return min(jobs, len(archive.files))
+    assert isinstance(src, FileSource)
+    if src.path == "-":
         return 1
     root = Path(src.path)
     files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
@@ -414,10 +457,17 @@ class _Read:
     max_spans: int = MAX_SPANS  # the budget it kept to
 
 
-def _read(engine: Engine, src: Source, scope: Scope, progress: Progress | None) -> _Read:
+def _read(engine: Shards, src: Source, scope: Scope, progress: Progress | None) -> _Read:
     """Read and analyse every trace in the current and baseline windows into the engine."""
-    if isinstance(src, FileSource):
-        mapped = engine.load(pieces(src.path), scope, progress)
+    archive = _archive(src)
+    if isinstance(src, FileSource) or archive is not None:
+        if isinstance(src, FileSource):
+            mapped = engine.load(pieces(src.path), scope, progress)
+        else:
+            from tracelens.sources.archive import map_part
+
+            assert archive is not None
+            mapped = engine.load(archive.parts(scope), scope, progress, step=map_part)
         issues = [i for m in mapped for i in m.issues]
         failed = [m.failed for m in mapped if m.failed is not None]
         if failed and len(failed) == len(mapped):
@@ -448,14 +498,14 @@ def _counting(traces: Iterable[Trace], counted: list[int]) -> Iterator[Trace]:
     counted.append(n)
 
 
-def _sampled(engine: Engine, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
+def _sampled(engine: Shards, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
     """The briefs of the run's sample and its cut (budget.py); every shard keeps just those."""
     cut = run_cut(engine.run(held_counts), scope.max_held)
     engine.run(keep_sample, cut)
     return [b for b in briefs if b.level >= cut], cut
 
 
-def _joined(engine: Engine, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
+def _joined(engine: Shards, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
     """The briefs after joining the traces that one file's pieces cut in parts, and how many
     parts were joined away (a trace read in three parts counts two)."""
     pieces_of: dict[str, set[int]] = {}

@@ -85,6 +85,14 @@ class Shard:
     loose: list[tuple[int, Trace]] = field(default_factory=list)
     budget: Budget | None = None  # what it holds, by sampling level; set by the first map step
 
+    def copied(self) -> Shard:
+        """A copy with lists and a budget of its own: a step on Dask changes only the copy, so
+        the version it came from can be stepped again, as lineage may ask (engine_dask.py)."""
+        budget = (
+            None if self.budget is None else replace(self.budget, units=list(self.budget.units))
+        )
+        return Shard(list(self.analyses), list(self.pieces), list(self.loose), budget)
+
     def hold(self, level: int, spans: int) -> None:
         """Count a trace as held (analysed or kept aside); past the budget, drop the traces
         below the cut it rises to."""

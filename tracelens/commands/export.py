@@ -1,12 +1,15 @@
-"""`tracelens export`: a route's traces as OTLP JSON lines, to attach to a write-up.
+"""`tracelens export`: a route's traces as OTLP JSON lines, to attach to a write-up, or as a
+Parquet span archive for `--engine dask` (sources/archive.py).
 
     tracelens export --source tempo+https://tempo --route result --since 1h --out evidence.jsonl.gz
+    tracelens export --source traces/ --route result --since 7d --parquet s3://bucket/week
 
 From a backend it writes what `slowest` would fetch (the slow set and the baseline sample) or,
 with `--all`, every listed request; from files or the store, every trace of the route in the
 window. The file is OTLP JSON lines (gzip when the name ends in `.gz`), which `slowest --source`
 reads back with the same answer. It is written to a temporary file and renamed when complete,
-so an interrupted export leaves no partial file under the name asked for.
+so an interrupted export leaves no partial file under the name asked for; an archive's manifest
+is written last, so an interrupted one is no archive.
 """
 
 from __future__ import annotations
@@ -66,14 +69,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         traces = _of_route(source, args.route, window)
         lost = None
-    count, spans = _write(traces, Path(args.out))
+    if args.parquet:
+        from tracelens.sources.archive import write_archive
+
+        written = write_archive(traces, args.parquet, buckets=args.buckets)
+        count, spans, target = written.traces, written.spans, args.parquet
+        files = f" in {len(written.files):,} files"
+    else:
+        count, spans = _write(traces, Path(args.out))
+        target, files = args.out, ""
     if count == 0:
         raise UsageError(f"no traces of route {args.route!r} in the window; nothing written")
     for issue in source.issues[:5]:
         stderr.print(f"[yellow]warning:[/] {escape(issue.origin)}: {escape(issue.message)}")
     if lost:
         stderr.print(f"[yellow]warning:[/] {escape(lost)}", soft_wrap=True)
-    stderr.print(f"wrote {count:,} traces ({spans:,} spans) to {escape(args.out)}", soft_wrap=True)
+    stderr.print(
+        f"wrote {count:,} traces ({spans:,} spans) to {escape(target)}{files}", soft_wrap=True
+    )
     return 0
 
 

@@ -34,12 +34,13 @@ from rich.tree import Tree
 from tracelens.bands import SAME
 from tracelens.commands.backend import config_defaults, open_from_args, show_notices
 from tracelens.commands.single import CallSpan, RouteSets, call_spans, route_sets
-from tracelens.commands.slowest import windows
+from tracelens.commands.slowest import engine_of, windows
 from tracelens.errors import TracelensError, UsageError
 from tracelens.report import duration, percentile_name
 from tracelens.report.safe import json_inert, visible
 from tracelens.report.terminal import make_console, without_trailing_spaces
 from tracelens.report.words import calls_text, short_hosts, shorten
+from tracelens.sources import RemoteSource
 
 Key = tuple[str, str]  # (service, normalised operation)
 
@@ -145,7 +146,15 @@ def build_graph(sets: RouteSets, percentile: float, baseline: float) -> CallGrap
     for group, analyses in enumerate((sets.slow, sets.baseline)):
         for a in analyses:
             sums.add(call_spans(a), group)
-    contexts = sums.contexts(len(sets.slow), len(sets.baseline))
+    return graph_of(sums, sets, len(sets.slow), len(sets.baseline), percentile, baseline)
+
+
+def graph_of(
+    sums: _Sums, sets: RouteSets, n_slow: int, n_base: int, percentile: float, baseline: float
+) -> CallGraph:
+    """The graph from the totals of `n_slow` slow and `n_base` baseline requests of `sets`
+    (whose lists of analyses are empty when the totals were added up elsewhere: graph_dask.py)."""
+    contexts = sums.contexts(n_slow, n_base)
     kids: list[list[Context]] = [[] for _ in contexts]
     for c in contexts:
         if c.parent >= 0:
@@ -153,8 +162,8 @@ def build_graph(sets: RouteSets, percentile: float, baseline: float) -> CallGrap
     return CallGraph(
         route=visible(sets.route),
         requests=sets.requests,
-        slow_requests=len(sets.slow),
-        baseline_requests=len(sets.baseline),
+        slow_requests=n_slow,
+        baseline_requests=n_base,
         percentile=percentile,
         baseline_percentile=baseline if sets.baseline_to_ns is not None else None,
         slow_from_ns=sets.slow_from_ns,
@@ -515,19 +524,16 @@ def run(args: argparse.Namespace) -> int:
     current, baseline_window = windows(args, time.time_ns())
     show_notices()
     source = open_from_args(args, config)
-    sets = route_sets(
-        source,
-        args.route,
-        current,
-        baseline_window,
-        percentile=args.percentile,
-        baseline=args.baseline,
-        limit=args.limit,
-        sample=args.sample,
-        seed=args.seed,
-        baseline_band=args.baseline_band or SAME,
-    )
-    graph = build_graph(sets, args.percentile, args.baseline)
+    asked = (source, args.route, current, baseline_window)
+    band = args.baseline_band or SAME
+    sets = {"percentile": args.percentile, "baseline": args.baseline, "baseline_band": band}
+    if engine_of(args) == "dask" and not isinstance(source, RemoteSource):
+        from tracelens.commands.graph_dask import dask_graph
+
+        graph = dask_graph(*asked, **sets, scheduler=args.scheduler, workers=args.jobs)
+    else:  # a backend's traces are the few it was asked for: fetched and analysed here
+        chosen = route_sets(*asked, **sets, limit=args.limit, sample=args.sample, seed=args.seed)
+        graph = build_graph(chosen, args.percentile, args.baseline)
     if args.dot:
         write_dot(graph, args.dot)
     if args.graphml:

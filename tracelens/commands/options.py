@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from urllib.parse import urlsplit
 
 from tracelens.errors import UsageError
@@ -88,6 +89,20 @@ def web_url(text: str) -> str:
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL, e.g. http://host:16686")
+    return text.strip()
+
+
+_SCHEDULER = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+)(?::\d+)?/?$"
+)
+
+
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler's address: tcp://host:8786, tls://host:8786 or host:port."""
+    if not _SCHEDULER.match(text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Dask scheduler address, e.g. tcp://10.0.0.5:8786"
+        )
     return text.strip()
 
 

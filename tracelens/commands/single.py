@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from tracelens import bands
 from tracelens.analysis import TraceAnalysis, analyze_trace, facts_of
-from tracelens.bands import SAME, cut_of, slow_band
+from tracelens.bands import SAME, Timed, cut_of, slow_band
 from tracelens.baseline import build_baseline
 from tracelens.detectors import default_detectors, detect_all
 from tracelens.errors import UsageError
@@ -131,29 +132,13 @@ def route_sets(
         if not trace.spans:
             continue
         a = analyze_trace(trace, with_facts=False)
-        seen[route_name(a)] += 1
-        entry = matcher.match(a.tree) if matcher else a.route[1]
-        start_ns = a.tree.root_span.start_ns
-        if entry is None:
-            continue
-        if baseline_window is not None and baseline_window.contains(start_ns):
-            into = before
-        elif window is None or window.contains(start_ns):
-            into = current
-            entries[f"{entry.service}: {display_route(entry)}"] += 1
-        else:
-            continue
-        into.append(replace(a, facts=facts_of(a)))
-    if not seen:
-        raise UsageError("no traces in the selected window; widen --since/--start/--end")
-    if route is None and len(seen) > 1:
-        listing = ", ".join(f"{n} ({c})" for n, c in seen.most_common(12))
-        raise UsageError(f"several routes in the data, pick one with --route: {listing}")
-    if not current:
-        listing = ", ".join(f"{n} ({c})" for n, c in seen.most_common(8))
-        raise UsageError(f"no traces match route {route!r} in the window; routes seen: {listing}")
-    if baseline_window is not None and not before:
-        raise UsageError("no traces of the route in the baseline window")
+        name, entry, into = place(a, matcher, window, baseline_window)
+        seen[name] += 1
+        if into == "current":
+            entries[entry] += 1
+        if into:
+            (current if into == "current" else before).append(replace(a, facts=facts_of(a)))
+    check_sets(seen, route, bool(current), baseline_window is not None and not before)
     return _split(
         entries.most_common(1)[0][0],
         current,
@@ -162,6 +147,67 @@ def route_sets(
         percentile,
         baseline,
         baseline_band,
+    )
+
+
+def place(
+    a: TraceAnalysis,
+    matcher: RouteMatcher | None,
+    window: Window | None,
+    baseline_window: Window | None,
+) -> tuple[str, str, str]:
+    """(the trace's route name, the matched entry's name, "current", "before" or "": the set
+    it belongs to, none when the route does not match or it is outside both windows)."""
+    name = route_name(a)
+    entry = matcher.match(a.tree) if matcher else a.route[1]
+    if entry is None:
+        return name, "", ""
+    start_ns = a.tree.root_span.start_ns
+    if baseline_window is not None and baseline_window.contains(start_ns):
+        into = "before"
+    elif window is None or window.contains(start_ns):
+        into = "current"
+    else:
+        into = ""
+    return name, f"{entry.service}: {display_route(entry)}", into
+
+
+def check_sets(seen: Counter[str], route: str | None, current: bool, no_before: bool) -> None:
+    """UsageError when the traces read (`seen`, by route) give no sets to compare."""
+    if not seen:
+        raise UsageError("no traces in the selected window; widen --since/--start/--end")
+    if route is None and len(seen) > 1:
+        listing = ", ".join(f"{n} ({c})" for n, c in seen.most_common(12))
+        raise UsageError(f"several routes in the data, pick one with --route: {listing}")
+    if not current:
+        listing = ", ".join(f"{n} ({c})" for n, c in seen.most_common(8))
+        raise UsageError(f"no traces match route {route!r} in the window; routes seen: {listing}")
+    if no_before:
+        raise UsageError("no traces of the route in the baseline window")
+
+
+A = TypeVar("A", bound=Timed)
+
+
+def split_sets(
+    current: list[A],
+    before: list[A],
+    baseline_window: Window | None,
+    percentile: float,
+    baseline: float,
+    baseline_band: str = SAME,
+) -> tuple[list[A], list[A], float, float | None]:
+    """(slow, baseline, the slow set's cut, the baseline's cut or None in before/after mode),
+    the sets bands.py draws."""
+    slow, cut = slow_band(current, percentile)
+    if baseline_window is not None:
+        base = bands.baseline_band(current, before, percentile, baseline, baseline_band)
+        return slow, base, cut, None
+    return (
+        slow,
+        bands.baseline_band(current, None, percentile, baseline),
+        cut,
+        cut_of(current, baseline),
     )
 
 
@@ -174,12 +220,10 @@ def _split(
     baseline: float,
     baseline_band: str = SAME,
 ) -> RouteSets:
-    slow, cut = slow_band(current, percentile)
-    if baseline_window is not None:
-        base = bands.baseline_band(current, before, percentile, baseline, baseline_band)
-        return RouteSets(name, len(current), slow, base, cut, None)
-    base = bands.baseline_band(current, None, percentile, baseline)
-    return RouteSets(name, len(current), slow, base, cut, cut_of(current, baseline))
+    slow, base, cut, base_cut = split_sets(
+        current, before, baseline_window, percentile, baseline, baseline_band
+    )
+    return RouteSets(name, len(current), slow, base, cut, base_cut)
 
 
 def _remote_sets(

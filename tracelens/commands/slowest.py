@@ -66,6 +66,13 @@ def windows(args: argparse.Namespace, now_ns: int) -> tuple[Window | None, Windo
     return current, Window(base_start, base_end)
 
 
+def engine_of(args: argparse.Namespace) -> str:
+    """--engine, which --scheduler makes dask; local with a scheduler is a contradiction."""
+    if args.scheduler and args.engine == "local":
+        raise UsageError("--scheduler runs on Dask: drop --engine local, or drop --scheduler")
+    return "dask" if args.scheduler or args.engine == "dask" else "local"
+
+
 def _time(option: str, text: str | None, now_ns: int) -> int | None:
     if not text:
         return None
@@ -126,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
             max_spans_per_trace=args.max_spans_per_trace,
             max_spans=args.max_spans,
             baseline_band=args.baseline_band or SAME,
+            engine=engine_of(args),
+            scheduler=args.scheduler,
         )
 
     sampling = report.selection.sampling

@@ -142,6 +142,9 @@ class RemoteSource(Source, Protocol):
 # URL-style sources register a factory under their scheme ("jaeger+http", "tempo+https", ...).
 SourceFactory = Callable[[str, "BackendOptions | None"], Source]
 SOURCES: dict[str, SourceFactory] = {}
+# Span archives (sources/archive.py): a directory holding this manifest, or an fsspec URL.
+ARCHIVE_MANIFEST = "tracelens-archive.json"
+ARCHIVE_SCHEMES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "memory"})
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
 
 
@@ -178,6 +181,10 @@ def open_source(spec: str | None, options: BackendOptions | None = None) -> Sour
             _register_backends()
         if name == "file":
             spec = spec[len("file://") :]
+        elif name in ARCHIVE_SCHEMES:
+            from tracelens.sources.archive import ArchiveSource
+
+            return ArchiveSource(spec)
         elif name in SOURCES:
             return SOURCES[name](spec, options)
         else:
@@ -186,10 +193,14 @@ def open_source(spec: str | None, options: BackendOptions | None = None) -> Sour
             hint = (
                 f"write jaeger+{name}://… for Jaeger's query service or tempo+{name}://… for Tempo"
                 if name in ("http", "https")
-                else "URL sources are jaeger+http(s):// and tempo+http(s)://; "
-                "or pass a file, a directory or - for stdin"
+                else "URL sources are jaeger+http(s):// and tempo+http(s)://, span archives "
+                "s3://, gs:// and file://; or pass a file, a directory or - for stdin"
             )
             raise UsageError(f"--source {redact_url(spec)}: no source reads {name}:// URLs; {hint}")
+    if os.path.isfile(os.path.join(spec, ARCHIVE_MANIFEST)):
+        from tracelens.sources.archive import ArchiveSource
+
+        return ArchiveSource(spec)
     from tracelens.sources.files import FileSource
 
     return FileSource(spec)
