@@ -21,6 +21,7 @@ from hashlib import blake2b
 LEVELS = 65  # a 64-bit key has 0..64 leading zero bits
 MAX_SPANS_PER_TRACE = 1_000_000  # --max-spans-per-trace's default: a bigger trace is left out
 MAX_SPANS = 2_000_000  # --max-spans's default: about 2 GB of analysed traces
+UNBOUNDED = 1 << 62  # no budget (the Dask engine's default: its workers hold the traces)
 TRACE_WEIGHT = 8  # a trace's own records (tree, path, facts) cost about as much as 8 spans
 
 

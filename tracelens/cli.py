@@ -267,11 +267,11 @@ def _add_budget(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-spans",
         type=positive_int,
-        default=MAX_SPANS,
+        default=None,
         metavar="N",
         help=f"hold at most this many spans of analysed traces (default {MAX_SPANS:,}, about 2 GB;"
-        " a trace counts 8 more): past it, a uniform sample of the traces, chosen by trace id,"
-        " is analysed and the report says which share",
+        " unbounded with --engine dask; a trace counts 8 more): past it, a uniform sample of the"
+        " traces, chosen by trace id, is analysed and the report says which share",
     )
 
 

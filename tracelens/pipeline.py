@@ -37,7 +37,7 @@ from tracelens.answer import Report
 from tracelens.attribution import baseline_weights, claims_from, dense_times, rank, too_small
 from tracelens.bands import BANDS, SAME, slow_band
 from tracelens.baseline import merge_profile
-from tracelens.budget import MAX_SPANS, MAX_SPANS_PER_TRACE, run_cut
+from tracelens.budget import MAX_SPANS, MAX_SPANS_PER_TRACE, UNBOUNDED, run_cut
 from tracelens.detectors import Detector, default_detectors
 from tracelens.engine import Engine, Shards, default_jobs, workers_can_start
 from tracelens.errors import SourceError, UsageError
@@ -104,7 +104,7 @@ def slowest(
     fetch_progress: FetchProgress | None = None,
     jobs: int | None = 1,
     max_spans_per_trace: int = MAX_SPANS_PER_TRACE,
-    max_spans: int = MAX_SPANS,
+    max_spans: int | None = None,
     baseline_band: str = SAME,
     engine: str | Shards = "local",
     scheduler: str | None = None,
@@ -117,7 +117,8 @@ def slowest(
     than `max_spans_per_trace` spans, and a fragment whose root span was lost, are left out and
     counted (`Selection.left_out`). When the traces would hold more than `max_spans` spans (each
     trace counting 8 more for its own records), a uniform sample of them by trace id is analysed,
-    the same for any `jobs` (`Selection.sample_level`; budget.py).
+    the same for any `jobs` (`Selection.sample_level`; budget.py). None: 2,000,000 on the local
+    engine; unbounded on Dask, whose workers hold the traces (size the cluster instead).
     With a `baseline_window`, the baseline is its requests in the same band as the slow set by
     default (`baseline_band`: "same", "typical" for those at or below `baseline`, or "all";
     bands.py).
@@ -128,6 +129,9 @@ def slowest(
     """
     if baseline_band not in BANDS:
         raise UsageError(f"baseline band {baseline_band!r}: use one of {', '.join(BANDS)}")
+    if max_spans is None:
+        local = isinstance(engine, Engine) or (engine == "local" and scheduler is None)
+        max_spans = MAX_SPANS if local else UNBOUNDED
     clock = _Stopwatch(timings)
     # Analyses hold millions of small objects that never form cycles; collecting them repeatedly
     # while they are being built, and again while every later stage allocates, costs more than
@@ -166,7 +170,9 @@ def slowest(
                 briefs = shards.add(remote.traces, 0, scope)
                 briefs, cut = _sampled(shards, briefs, scope)
                 briefs = [_in_windows(b, window, baseline_window) for b in briefs]
-                read = _Read(briefs, list(remote.issues), len(remote.traces), 0, cut, max_spans)
+                read = _Read(
+                    briefs, list(remote.issues), len(remote.traces), 0, cut, scope.max_held
+                )
             else:
                 read = _read(shards, src, scope, progress)
             return _explain(
