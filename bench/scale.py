@@ -110,6 +110,7 @@ def _worker_peak_mb() -> float:
 
 
 def child(kind: str, workers: int, path: str) -> dict[str, Any]:
+    from tracelens.budget import UNBOUNDED
     from tracelens.pipeline import slowest
     from tracelens.report import csv as csv_report
 
@@ -117,7 +118,8 @@ def child(kind: str, workers: int, path: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     if kind == "local":
         started = time.perf_counter()
-        report = slowest(path, route="result", timings=timings, jobs=workers)
+        # Every trace, as on Dask: the comparison is of engines, not of samples (--max-spans).
+        report = slowest(path, route="result", timings=timings, jobs=workers, max_spans=UNBOUNDED)
     else:
         from tracelens.engine_dask import DaskEngine
 
@@ -125,7 +127,7 @@ def child(kind: str, workers: int, path: str) -> dict[str, Any]:
         engine = DaskEngine(workers=workers)
         result["cluster_start_s"] = time.perf_counter() - began
         started = time.perf_counter()
-        report = slowest(path, route="result", timings=timings, engine=engine)
+        report = slowest(path, route="result", timings=timings, engine=engine, max_spans=UNBOUNDED)
         seconds = time.perf_counter() - started
         result["received_bytes"] = engine.received_bytes
         result["tasks"] = engine.tasks
