@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from itertools import pairwise
 
 from hypothesis import given, settings
@@ -244,13 +243,11 @@ def test_five_thousand_sequential_calls_are_all_on_the_path():
     calls = [span(f"q{k}", 7 + 10 * k, 17 + 10 * k) for k in range(5000)]
     t = trace(span("X", 0, 50_010, children=calls))
     tree = build_tree(t)
-    began = time.perf_counter()
-    path = critical_path(tree)
-    elapsed = time.perf_counter() - began
+    path = critical_path(tree)  # its speed: bench/speed.py
     assert len(path) == 5002
     assert path[0] == Segment(tree.root_span.span_id, 0, 7)
     assert [s.end_ns - s.start_ns for s in path[1:-1]] == [10] * 5000
-    assert elapsed < 0.5
+    assert path[-1] == Segment(tree.root_span.span_id, 50_007, 50_010)
 
 
 def test_a_ten_thousand_deep_chain_has_no_recursion_limit():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -139,17 +137,13 @@ def test_unhashable_attribute_values_from_a_lax_reader_do_not_crash():
     assert operation_of(lax)
 
 
-def test_a_hundred_thousand_lookups_of_fifty_templates_are_quick():
-    spans = [
-        db(f"SELECT * FROM t{i % 50} WHERE id = {i}") for i in range(20_000)
-    ]  # distinct statements, 50 templates: the cache holds them, later calls are lookups
-    start = time.perf_counter()
-    for _ in range(5):
-        for s in spans:
-            operation_of(s)
-    elapsed = time.perf_counter() - start
-    assert len({operation_of(s) for s in spans}) == 50
-    assert elapsed < 5.0, f"100k operation_of calls took {elapsed:.1f} s"
+def test_twenty_thousand_distinct_statements_of_fifty_templates_are_fifty_operations():
+    # distinct statements, 50 templates: the cache holds them, later calls are lookups (their
+    # speed is measured by bench/speed.py)
+    spans = [db(f"SELECT * FROM t{i % 50} WHERE id = {i}") for i in range(20_000)]
+    first = [operation_of(s) for s in spans]
+    assert len(set(first)) == 50
+    assert [operation_of(s) for s in spans] == first  # a cached answer is the same answer
 
 
 @given(st.lists(st.integers(min_value=-(10**12), max_value=10**12), min_size=3, max_size=3))

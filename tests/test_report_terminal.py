@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import replace
 
 import pytest
@@ -201,7 +200,7 @@ def test_the_critical_path_folds_repeated_calls_into_one_row():
     assert "nearest p90" in text
 
 
-def test_a_five_thousand_call_path_draws_quickly():
+def test_a_five_thousand_call_path_draws_as_one_folded_row():
     t0 = 0
     spans = {"root": Span("t", "root", None, "api", "GET /", start_ns=0, end_ns=10_001 * MS)}
     path = [Segment("root", 0, MS)]
@@ -218,9 +217,7 @@ def test_a_five_thousand_call_path_draws_quickly():
         )
         path.append(Segment(sid, (1 + 2 * k) * MS, (3 + 2 * k) * MS))
     report = replace(sample_report(), example_path=tuple(path), example_spans=spans)
-    began = time.perf_counter()
-    text = rendered(report, verbose=True)
-    assert time.perf_counter() - began < 2
+    text = rendered(report, verbose=True)  # its speed: bench/speed.py
     assert "×5000" in text
 
 

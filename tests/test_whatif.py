@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -269,17 +267,15 @@ def test_a_ten_thousand_deep_chain_replays_without_recursion():
     assert max(s.end_ns for s in out.spans) == 2 * n - 2
 
 
-def test_a_thousand_traces_of_a_hundred_spans_replay_within_a_second():
+def test_a_hundred_traces_of_a_hundred_calls_made_parallel_end_with_their_slowest():
     trees = []
-    for k in range(1000):
+    for k in range(100):
         calls = [span("db", 10 + 20 * i, 25 + 20 * i, span_id=f"{k:08x}{i:08x}") for i in range(99)]
         trees.append(build_tree(trace(span("R", 0, 2000, children=calls), trace_id=f"{k:032x}")))
     edits = [Edits(parallel=frozenset(s.span_id for s in tr.spans[1:])) for tr in trees]
-    began = time.perf_counter()
-    out = [replay(tr, e) for tr, e in zip(trees, edits, strict=True)]
-    elapsed = time.perf_counter() - began
-    assert max(s.end_ns for s in out[0].spans) == 10 + 15 + (2000 - 1985)
-    assert elapsed < 1.0, f"{elapsed:.2f}s"
+    out = [replay(tr, e) for tr, e in zip(trees, edits, strict=True)]  # speed: bench/speed.py
+    # all 99 calls start at 10 and last 15; the root's trailing self time (2000 - 1985) follows
+    assert {max(s.end_ns for s in o.spans) for o in out} == {10 + 15 + (2000 - 1985)}
 
 
 def test_the_whatif_p90_replaces_only_the_rewritten_traces():
