@@ -274,6 +274,104 @@ def test_shifts_run_top_down_so_a_grandchild_is_checked_after_its_ancestors_move
     assert [x.shift_ns for x in tree.shifts] == [-180, 225]  # each relative to its parent
 
 
+def test_one_service_on_two_hosts_is_two_clocks():
+    #  C  |--------|            10..50  CLIENT  api on h1
+    #  S              |----|    60..80  SERVER  api on h2: same service, another host -> centred
+    t = trace(
+        span("C", 10, 50, kind=CLIENT, service="api", process="h1", children=[
+            span("S", 60, 80, kind=SERVER, service="api", process="h2", span_id="f000000000000005"),
+        ])
+    )  # fmt: skip
+    tree = build_tree(t)
+    assert (tree.span("f000000000000005").start_ns, tree.span("f000000000000005").end_ns) == (
+        20,
+        40,
+    )
+    assert [(x.service, x.parent_service, x.shift_ns) for x in tree.shifts] == [("api", "api", -40)]
+
+
+def test_two_services_on_one_host_are_shifted_too():
+    # The rule is "different service OR different host": readers often fill the process from a
+    # shared tag (a node name, a pod IP), so a change of service alone counts as another clock.
+    t = trace(
+        span("C", 10, 50, kind=CLIENT, service="web", process="h1", children=[
+            span("S", 60, 80, kind=SERVER, service="api", process="h1", span_id="f000000000000005"),
+        ])
+    )  # fmt: skip
+    tree = build_tree(t)
+    assert (tree.span("f000000000000005").start_ns, tree.span("f000000000000005").end_ns) == (
+        20,
+        40,
+    )
+    assert [(x.service, x.parent_service) for x in tree.shifts] == [("api", "web")]
+
+
+def test_one_service_on_one_host_is_one_clock_even_for_a_server_under_a_client():
+    t = trace(
+        span("C", 10, 50, kind=CLIENT, service="api", process="h1", children=[
+            span("S", 60, 80, kind=SERVER, service="api", process="h1", span_id="f000000000000005"),
+        ])
+    )  # fmt: skip
+    tree = build_tree(t)
+    assert tree.shifts == ()
+    assert tree.span("f000000000000005").start_ns == 60
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "shifted"),
+    [
+        (10, 50, False),  # exactly the client's interval: inside
+        (9, 49, True),  # one ns early
+        (11, 51, True),  # one ns late
+        (10, 10, False),  # zero length at the client's start
+        (50, 50, False),  # zero length at its end
+    ],
+)
+def test_a_server_span_is_shifted_only_when_it_leaves_its_client(start, end, shifted):
+    t = trace(
+        span("C", 10, 50, kind=CLIENT, service="web", process="h1", children=[
+            span("S", start, end, kind=SERVER, service="api", process="h2"),
+        ])
+    )  # fmt: skip
+    assert bool(build_tree(t).shifts) is shifted
+
+
+def test_a_server_span_as_long_as_its_client_is_centred_which_is_start_aligned():
+    t = trace(
+        span("C", 10, 50, kind=CLIENT, service="web", process="h1", children=[
+            span("S", 11, 51, kind=SERVER, service="api", process="h2", span_id="f000000000000005"),
+        ])
+    )  # fmt: skip
+    tree = build_tree(t)
+    assert (tree.span("f000000000000005").start_ns, tree.span("f000000000000005").end_ns) == (
+        10,
+        50,
+    )
+    (shift,) = tree.shifts
+    assert "centred" in shift.reason
+    assert shift.shift_ns == -1
+
+
+def test_an_internal_or_client_child_of_a_client_on_another_host_is_not_shifted():
+    for kind in (SpanKind.INTERNAL, CLIENT, SpanKind.PRODUCER):
+        t = trace(
+            span("C", 10, 50, kind=CLIENT, service="web", process="h1", children=[
+                span("S", 60, 80, kind=kind, service="api", process="h2"),
+            ])
+        )  # fmt: skip
+        assert build_tree(t).shifts == (), kind
+
+
+def test_a_server_under_a_server_on_another_host_is_not_shifted():
+    # only a CLIENT parent's clock is compared: a server span under a server span is not a call
+    t = trace(
+        span("P", 10, 50, kind=SERVER, service="web", process="h1", children=[
+            span("S", 60, 80, kind=SERVER, service="api", process="h2"),
+        ])
+    )  # fmt: skip
+    assert build_tree(t).shifts == ()
+
+
 def test_a_consumer_receiving_from_a_client_on_another_host_is_shifted_too():
     t = trace(
         span("C", 10, 50, kind=CLIENT, process="h1", children=[

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from tracelens.model import AttributeValue, Span, SpanKind
 from tracelens.operations import (
+    DB_SYSTEM,
     _cache,
     normalise_path,
     normalise_statement,
@@ -172,3 +173,12 @@ def test_urls_and_statements_differing_in_ids_share_one_cache_entry():
         c.kind,
         (("db.system", "postgresql"), ("db.statement", "SELECT * FROM t WHERE id = 0")),
     ) in _cache
+
+
+def test_the_pre_1_21_database_system_name_is_still_read():
+    # the name most agents still send; the semantic conventions package keeps it as the old one
+    from opentelemetry.semconv._incubating.attributes import db_attributes as db_old
+
+    assert db_old.DB_SYSTEM == "db.system"
+    assert "db.system" in DB_SYSTEM
+    assert operation_of(make("query", SpanKind.CLIENT, db__system="mysql")).startswith("mysql")
