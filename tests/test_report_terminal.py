@@ -14,6 +14,7 @@ from tests.report_sample import (
     before_after_report,
     sample_report,
 )
+from tracelens.attribution import interval_includes_zero
 from tracelens.model import RouteStats, Segment, Selection, Span
 from tracelens.report import terminal
 
@@ -42,8 +43,11 @@ def test_every_width_fits_with_no_trailing_spaces_and_every_contributor(width):
     lines = text.splitlines()
     assert all(len(line) <= width for line in lines if "http://" not in line)
     assert not [line for line in lines if line != line.rstrip()]
+    # the contributors table: one row per contributor, in rank order, "?" where it may be noise
+    top = next(i for i, line in enumerate(lines) if line.split()[:2] == ["#", "contributor"])
+    rows = [line.split()[0] for line in lines[top + 1 : top + 1 + len(CONTRIBUTORS)]]
+    assert rows == [f"{c.rank}{'?' if interval_includes_zero(c) else ''}" for c in CONTRIBUTORS]
     for c in CONTRIBUTORS:
-        assert f"{c.rank}" in text
         assert c.service in text
     assert "Evidence" in text
     assert "What to fix first" in text
