@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
+
+if os.environ.get("TRACELENS_MUTATION"):
+    # bench/mutation.py: the first failing example kills a mutant; shrinking it to the smallest
+    # one would only cost time there, once per mutant
+    settings.register_profile(
+        "mutation", phases=(Phase.explicit, Phase.reuse, Phase.generate), deadline=None
+    )
+    settings.load_profile("mutation")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

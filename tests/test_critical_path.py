@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from itertools import pairwise
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -149,6 +150,56 @@ def test_a_span_hung_by_a_follows_from_link_does_not_block_its_parent():
     tree = build_tree(t)
     assert tree.parent_of("bbbbbbbbbbbbbbbb") == tree.span("aaaaaaaaaaaaaaaa")
     assert names(tree.spans, critical_path(tree)) == [("X", 0, 100)]
+
+
+@pytest.mark.parametrize(
+    ("parent_id", "links", "blocks"),
+    [
+        (None, ("a000000000000000",), False),  # FOLLOWS_FROM A only: not waited for
+        ("a000000000000000", ("a000000000000000",), True),  # CHILD_OF A, and a link to it too
+        ("a000000000000000", ("00000000deadbeef",), True),  # CHILD_OF A, a link elsewhere
+        ("a000000000000000", (), True),  # plain CHILD_OF
+    ],
+)
+def test_an_only_child_blocks_unless_it_merely_follows_from_its_parent(parent_id, links, blocks):
+    # An only child below the root takes the walk's one-child shortcut: the same rule applies.
+    #  X |------------------------------|  0..100
+    #  A     |----------------------|      10..90
+    #  K            |--------|             30..60  A's only child
+    t = trace(span("X", 0, 100, children=[span("A", 10, 90, span_id="a000000000000000")]))
+    only = Span(
+        trace_id=t.trace_id, span_id="c000000000000000", parent_id=parent_id, service="svc",
+        name="K", start_ns=30, end_ns=60, links=links,
+    )  # fmt: skip
+    tree = build_tree(Trace(t.trace_id, (*t.spans, only)))
+    assert tree.parent_of("c000000000000000") == tree.span("a000000000000000")
+    expected = (
+        [("X", 0, 10), ("A", 10, 30), ("K", 30, 60), ("A", 60, 90), ("X", 90, 100)]
+        if blocks
+        else [("X", 0, 10), ("A", 10, 90), ("X", 90, 100)]
+    )
+    assert names(tree.spans, critical_path(tree)) == expected
+
+
+def test_a_producers_consumer_is_skipped_but_its_later_children_still_block():
+    #  P |------------------------------|  0..100  PRODUCER
+    #  C     |----|                        10..20  CONSUMER: async, skipped
+    #  A              |--------|           30..60  an ordinary child after it: on the path
+    t = trace(
+        span("P", 0, 100, kind=PRODUCER, children=[
+            span("C", 10, 20, kind=CONSUMER), span("A", 30, 60),
+        ])
+    )  # fmt: skip
+    assert path_of(t) == [("P", 0, 30), ("A", 30, 60), ("P", 60, 100)]
+
+
+def test_an_only_consumer_child_of_a_producer_below_the_root_is_skipped():
+    t = trace(
+        span("X", 0, 100, children=[
+            span("P", 10, 90, kind=PRODUCER, children=[span("C", 20, 50, kind=CONSUMER)]),
+        ])
+    )  # fmt: skip
+    assert path_of(t) == [("X", 0, 10), ("P", 10, 90), ("X", 90, 100)]
 
 
 def test_siblings_that_touch_exactly_are_both_on_the_path():

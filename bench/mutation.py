@@ -1,0 +1,256 @@
+"""Mutation testing of the modules whose mistakes change an answer, one module at a time.
+
+    python bench/mutation.py                    # every module below, then the table
+    python bench/mutation.py critical_path graph
+    python bench/mutation.py --table            # only print the table of the last runs
+    python bench/mutation.py --survivors graph  # each unexplained survivor's diff
+    python bench/mutation.py --fresh whatif     # forget earlier results of a module first
+
+mutmut (a dev dependency) plants one small bug at a time in a module — an operator, a number, a
+condition, a return value — and runs the module's own tests against it: a mutant that no test
+notices is a bug the tests would let through. Each module runs in its own scratch directory under
+bench/out/mutation/NAME (mutmut copies the project into `mutants/` there), with a pyproject.toml
+made from this project's `[tool.mutmut]` plus the module to mutate and the tests to run, so a
+mutant of the critical path is checked by the critical-path tests alone, not the whole suite.
+mutmut runs one mutant at a time (`--max-children 1`) under `nice -n 10`, and each module's run
+stops after `--budget` seconds (what was checked by then is kept and counted; run again to go on).
+
+A mutant that survives and cannot change an answer (it only changes how fast an answer comes, or
+an unreachable branch) is listed in EQUIVALENT with the reason, and is counted as "equivalent",
+not as a survivor. The table: killed, survived (unexplained), equivalent, timed out, no tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "out" / "mutation"
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    sources: tuple[str, ...]  # files to mutate
+    tests: tuple[str, ...]  # the tests that answer for them
+
+
+MODULES = (
+    Module("critical_path", ("tracelens/critical_path.py",), ("tests/test_critical_path.py",)),
+    Module("graph", ("tracelens/graph.py",), ("tests/test_graph.py",)),
+    Module("attribution", ("tracelens/attribution.py",), ("tests/test_attribution.py",)),
+    Module("whatif", ("tracelens/whatif.py",), ("tests/test_whatif.py",)),
+    Module(
+        "report.safe+csv",
+        ("tracelens/report/safe.py", "tracelens/report/csv.py"),
+        ("tests/test_report_safe.py", "tests/test_report_csv.py"),
+    ),
+    *(
+        Module(
+            f"detectors.{d}", (f"tracelens/detectors/{d}.py",), (f"tests/test_detectors_{d}.py",)
+        )
+        for d in (
+            "n_plus_one",
+            "sequential",
+            "slow_query",
+            "dns",
+            "connect",
+            "queueing",
+            "retry",
+            "self_time",
+            "error",
+        )
+    ),
+)
+
+# Surviving mutants that cannot change an answer, with the reason. Names are mutmut's
+# (module.x_function__mutmut_N); a change to the function renumbers its mutants, so an entry that
+# no longer matches shows up as an unexplained survivor again and is looked at afresh.
+EQUIVALENT: dict[str, str] = {}
+
+STATUS = {  # mutmut's exit codes (mutmut/stats.py), folded into the table's columns
+    1: "killed",
+    3: "killed",
+    0: "survived",
+    5: "no tests",
+    33: "no tests",
+    36: "timeout",
+    24: "timeout",
+    -24: "timeout",
+    152: "timeout",
+    255: "timeout",
+}
+COLUMNS = ("killed", "survived", "equivalent", "timeout", "no tests", "other", "not run")
+
+
+def workdir(module: Module) -> Path:
+    return WORK / module.name
+
+
+def prepare(module: Module, fresh: bool) -> Path:
+    """The module's scratch directory: links to the project and a pyproject.toml for it."""
+    where = workdir(module)
+    if fresh and where.exists():
+        shutil.rmtree(where)
+    where.mkdir(parents=True, exist_ok=True)
+    for name in ("tracelens", "tests", "fixtures"):
+        link = where / name
+        if not link.exists():
+            link.symlink_to(ROOT / name, target_is_directory=True)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    shared = project["tool"]["mutmut"]
+    lines = ["[tool.mutmut]"]
+    settings = {
+        **shared,
+        "only_mutate": list(module.sources),
+        "pytest_add_cli_args_test_selection": list(module.tests),
+    }
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    # pytest's own settings, so the tests run as they do in CI
+    pytest_ini = project["tool"]["pytest"]["ini_options"]
+    lines += ["", "[tool.pytest.ini_options]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in pytest_ini.items()]
+    (where / "pyproject.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return where
+
+
+def run(module: Module, budget_s: float, fresh: bool) -> None:
+    """Check the module's survivors of earlier runs again, then every mutant not yet checked."""
+    where = prepare(module, fresh)
+    began = time.monotonic()
+    again = sorted(n for n, c in (results(module) or {}).items() if c == "survived")
+    if again:
+        # mutmut keeps a verdict once given and maps tests to functions once: after new tests,
+        # map again and re-check exactly the survivors
+        (where / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+        _mutmut(module, where, again, budget_s)
+    left = budget_s - (time.monotonic() - began)
+    if left > 0 and any(c == "not run" for c in (results(module) or {"": "not run"}).values()):
+        _mutmut(module, where, [], left)
+    print(f"{module.name}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+
+
+def _mutmut(module: Module, where: Path, names: list[str], budget_s: float) -> None:
+    command = ["nice", "-n", "10", sys.executable, "-m", "mutmut", "run", "--max-children", "1"]
+    env = {**os.environ, "TRACELENS_MUTATION": "1"}  # tests/conftest.py: no shrinking
+    what = f"{len(names)} earlier survivors" if names else "unchecked mutants"
+    print(f"{module.name}: mutmut on {what} in {where.relative_to(ROOT)}", file=sys.stderr)
+    with (where / "run.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [*command, *names], cwd=where, env=env, stdout=log, stderr=log, start_new_session=True
+        )
+        try:
+            proc.wait(timeout=budget_s)
+        except subprocess.TimeoutExpired:
+            print(f"{module.name}: over its {budget_s:.0f} s budget; stopped", file=sys.stderr)
+            os.killpg(proc.pid, signal.SIGINT)  # mutmut saves what it has checked on Ctrl-C
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def results(module: Module) -> dict[str, str] | None:
+    """Mutant name -> column, from the .meta files mutmut leaves; None before any run."""
+    out: dict[str, str] = {}
+    found = False
+    for source in module.sources:
+        meta = workdir(module) / "mutants" / f"{source}.meta"
+        if not meta.exists():
+            continue
+        found = True
+        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        for name, code in codes.items():
+            if code is None:
+                out[name] = "not run"
+            elif STATUS.get(code) == "survived" and name in EQUIVALENT:
+                out[name] = "equivalent"
+            else:
+                out[name] = STATUS.get(code, "other")
+    return out if found else None
+
+
+def table(modules: list[Module]) -> str:
+    rows: list[tuple[str, ...]] = [("module", *COLUMNS)]
+    totals = dict.fromkeys(COLUMNS, 0)
+    for module in modules:
+        got = results(module)
+        if got is None:
+            rows.append((module.name, *(["-"] * len(COLUMNS))))
+            continue
+        counts = dict.fromkeys(COLUMNS, 0)
+        for column in got.values():
+            counts[column] += 1
+        for column in COLUMNS:
+            totals[column] += counts[column]
+        rows.append((module.name, *(str(counts[c]) for c in COLUMNS)))
+    rows.append(("total", *(str(totals[c]) for c in COLUMNS)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for r in rows:
+        cells = [r[0].ljust(widths[0])] + [
+            v.rjust(w) for v, w in zip(r[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+def survivors(module: Module) -> None:
+    got = results(module) or {}
+    for name, column in sorted(got.items()):
+        if column != "survived":
+            continue
+        shown = subprocess.run(
+            [sys.executable, "-m", "mutmut", "show", name],
+            cwd=workdir(module),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        diff = [
+            line
+            for line in shown.stdout.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
+        print(name)
+        print("\n".join(f"    {line}" for line in diff))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("modules", nargs="*", help="names from MODULES (default: all)")
+    parser.add_argument("--budget", type=float, default=900, help="seconds per module run")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results first")
+    parser.add_argument("--table", action="store_true", help="only print the table")
+    parser.add_argument("--survivors", action="store_true", help="show unexplained survivors")
+    args = parser.parse_args(argv)
+    by_name = {m.name: m for m in MODULES}
+    unknown = [n for n in args.modules if n not in by_name]
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(by_name)}")
+    chosen = [by_name[n] for n in args.modules] if args.modules else list(MODULES)
+    if args.survivors:
+        for module in chosen:
+            survivors(module)
+        return 0
+    if not args.table:
+        for module in chosen:
+            run(module, args.budget, args.fresh)
+    print(table(chosen))
+    left = sum(1 for m in chosen for c in (results(m) or {}).values() if c == "survived")
+    return 1 if left else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
