@@ -152,6 +152,7 @@ def test_a_span_hung_by_a_follows_from_link_does_not_block_its_parent():
     assert names(tree.spans, critical_path(tree)) == [("X", 0, 100)]
 
 
+@pytest.mark.parametrize("sibling", [False, True])
 @pytest.mark.parametrize(
     ("parent_id", "links", "blocks"),
     [
@@ -161,24 +162,27 @@ def test_a_span_hung_by_a_follows_from_link_does_not_block_its_parent():
         ("a000000000000000", (), True),  # plain CHILD_OF
     ],
 )
-def test_an_only_child_blocks_unless_it_merely_follows_from_its_parent(parent_id, links, blocks):
-    # An only child below the root takes the walk's one-child shortcut: the same rule applies.
+def test_a_child_blocks_unless_it_merely_follows_from_its_parent(parent_id, links, blocks, sibling):
+    # An only child below the root takes the walk's one-child shortcut; with a sibling after it,
+    # the general rule: the same answer either way, and the sibling is on the path regardless.
     #  X |------------------------------|  0..100
     #  A     |----------------------|      10..90
-    #  K            |--------|             30..60  A's only child
-    t = trace(span("X", 0, 100, children=[span("A", 10, 90, span_id="a000000000000000")]))
-    only = Span(
+    #  K            |--------|             30..60  the child in question
+    #  S                        |--|       70..80  (with `sibling`) an ordinary child after it
+    kids = [span("S", 70, 80)] if sibling else []
+    t = trace(span("X", 0, 100, children=[span("A", 10, 90, span_id="a000000000000000",
+                                               children=kids)]))  # fmt: skip
+    child = Span(
         trace_id=t.trace_id, span_id="c000000000000000", parent_id=parent_id, service="svc",
         name="K", start_ns=30, end_ns=60, links=links,
     )  # fmt: skip
-    tree = build_tree(Trace(t.trace_id, (*t.spans, only)))
+    tree = build_tree(Trace(t.trace_id, (*t.spans, child)))
     assert tree.parent_of("c000000000000000") == tree.span("a000000000000000")
-    expected = (
-        [("X", 0, 10), ("A", 10, 30), ("K", 30, 60), ("A", 60, 90), ("X", 90, 100)]
-        if blocks
-        else [("X", 0, 10), ("A", 10, 90), ("X", 90, 100)]
-    )
-    assert names(tree.spans, critical_path(tree)) == expected
+    inside = [("A", 10, 30), ("K", 30, 60), ("A", 60, 90)] if blocks else [("A", 10, 90)]
+    if sibling:  # S splits A's last piece
+        last = inside.pop()
+        inside += [(last[0], last[1], 70), ("S", 70, 80), ("A", 80, 90)]
+    assert names(tree.spans, critical_path(tree)) == [("X", 0, 10), *inside, ("X", 90, 100)]
 
 
 def test_a_producers_consumer_is_skipped_but_its_later_children_still_block():

@@ -241,3 +241,14 @@ def test_the_common_ancestor_may_be_exactly_max_levels_up_and_not_one_more():
     (f,) = NPlusOne().detect(analyze_trace(resolver_tree(5, depth=2)), NONE)
     assert f.evidence["levels_up"] == 3
     assert list(NPlusOne().detect(analyze_trace(resolver_tree(5, depth=3)), NONE)) == []
+
+
+def test_the_batched_fix_keeps_the_median_call_not_the_longest():
+    # five calls of 10, 50, 30, 20, 40 ms: the one of 30 ms stays, the 50 ms outlier goes
+    lengths = [10 * MS, 50 * MS, 30 * MS, 20 * MS, 40 * MS]
+    t = calls_under_root(lengths)
+    (f,) = NPlusOne().detect(analyze_trace(t), NONE)
+    kept = {s.span_id for s in t.spans[1:]} - f.edits.remove
+    (only,) = [s for s in t.spans if s.span_id in kept]
+    assert only.end_ns - only.start_ns == 30 * MS
+    assert f.saving_ns == 150 * MS - 30 * MS  # the group held the path for all 150 ms
