@@ -85,6 +85,16 @@ EQUIVALENT: dict[str, str] = {
     "tracelens.critical_path.x__candidates__mutmut_16": _ZERO_LENGTH.format("start"),  # s <= lo
     "tracelens.critical_path.x__candidates__mutmut_17": _ZERO_LENGTH.format("end"),  # e >= hi
     "tracelens.critical_path.x__candidates__mutmut_19": _ZERO_LENGTH.format("end"),  # s > hi
+    "tracelens.critical_path.x__candidates__mutmut_20": _ZERO_LENGTH.format("start"),  # e < lo
+    "tracelens.critical_path.x_critical_path__mutmut_13": (
+        "`if kids or True`: _candidates of no children is the empty list, the same as _NONE"
+    ),
+    "tracelens.critical_path.x_critical_path__mutmut_30": "None for False: both falsy",
+    "tracelens.critical_path.x_critical_path__mutmut_31": (
+        "always merging: without a zero-length child no two pieces of one span meet (a child "
+        "of non-zero length always puts a segment between them), so the merge changes nothing; "
+        "the flag only saves the pass"
+    ),
 }
 
 STATUS = {  # mutmut's exit codes (mutmut/stats.py), folded into the table's columns

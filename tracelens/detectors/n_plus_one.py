@@ -58,7 +58,8 @@ class NPlusOne:
 
     Members that mostly overlap (union < `sequential_min_union` × sum) are a parallel fan-out:
     reported too, but cheap on the path. The fix is one batched call: keep the median member (by
-    time per call; a compressed span shrinks to one call) and remove the others. Under a GraphQL operation the finding says the DataLoader is not batching.
+    time per call; a compressed span shrinks to one call) and remove the others. Under a GraphQL
+    operation the finding says the DataLoader is not batching.
     """
 
     name: ClassVar[str] = "n_plus_one"
