@@ -90,6 +90,11 @@ EQUIVALENT: dict[str, str] = {
         "`if kids or True`: _candidates of no children is the empty list, the same as _NONE"
     ),
     "tracelens.critical_path.x_critical_path__mutmut_30": "None for False: both falsy",
+    # the same four edges in the walk's one-child shortcut
+    "tracelens.critical_path.x_critical_path__mutmut_76": _ZERO_LENGTH.format("end"),
+    "tracelens.critical_path.x_critical_path__mutmut_77": _ZERO_LENGTH.format("start"),
+    "tracelens.critical_path.x_critical_path__mutmut_80": _ZERO_LENGTH.format("start"),
+    "tracelens.critical_path.x_critical_path__mutmut_81": _ZERO_LENGTH.format("end"),
     "tracelens.critical_path.x_critical_path__mutmut_31": (
         "always merging: without a zero-length child no two pieces of one span meet (a child "
         "of non-zero length always puts a segment between them), so the merge changes nothing; "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,7 +11,14 @@ from tests.builders import span, trace
 from tracelens.analysis import analyze_trace
 from tracelens.graph import SYNTHETIC_ROOT_ID, build_tree
 from tracelens.model import Contributor, Edits, Finding, Trace
-from tracelens.whatif import replay, whatif_duration_ns, whatif_for_contributors, whatif_p90
+from tracelens.whatif import (
+    edits_by_key,
+    merged_edits,
+    replay,
+    whatif_duration_ns,
+    whatif_for_contributors,
+    whatif_p90,
+)
 
 
 def times(t: Trace) -> dict[str, tuple[int, int]]:
@@ -320,3 +329,31 @@ def test_whatif_for_contributors_replays_each_pattern_over_the_whole_route():
     # rewritten slow traces: 50 + 100 + 50 = 200; durations 120..190, 200, 200 -> p90 = 200
     assert got[("n_plus_one", "svc", "db")] == 200.0
     assert got[("", "svc", "db")] is None
+
+
+def test_a_weighted_whatif_p90_counts_each_trace_as_the_requests_it_stands_for():
+    # inverted CDF: 100 (1 request), 200 (1), 1000 (8): the 90th percentile is the 1000 one
+    durations = {"a": 100, "b": 200, "c": 1000}
+    weights = {"a": 1.0, "b": 1.0, "c": 8.0}
+    assert whatif_p90(durations, {}, weights=weights) == 1000.0
+    # fixed, c is 150: 100 (1), 150 (8), 200 (1) -> the 90th percentile is 150
+    assert whatif_p90(durations, {"c": 150}, weights=weights) == 150.0
+    # a trace without a weight stands for one request
+    assert whatif_p90(durations, {"c": 150}, weights={"c": 8.0}) == 150.0
+    assert whatif_p90(durations, {"c": 150}, weights={"a": 20.0}) == 100.0  # 20 of 22 requests
+    assert math.isnan(whatif_p90({}, {}))
+
+
+def test_edits_are_merged_per_trace_across_causes_and_findings_of_other_traces_left_out():
+    a = Finding("n_plus_one", "t1", "svc", "db", ("x",), "", edits=Edits(remove=frozenset({"x"})))
+    b = Finding("n_plus_one", "t1", "svc", "db", ("y",), "", edits=Edits(remove=frozenset({"y"})))
+    c = Finding("dns", "t1", "svc", "lookup", ("z",), "", edits=Edits(duration_ns={"z": 5}))
+    elsewhere = Finding("dns", "t9", "svc", "lookup", ("w",), "", edits=Edits(duration_ns={"w": 1}))
+    nothing = Finding("error", "t1", "svc", "GET", ("v",), "")  # no edits: its fix is not modelled
+    edits_of = edits_by_key([a, b, c, elsewhere, nothing], {"t1"})
+    assert set(edits_of) == {("n_plus_one", "svc", "db"), ("dns", "svc", "lookup")}
+    assert edits_of[("n_plus_one", "svc", "db")]["t1"].remove == {"x", "y"}
+    both = merged_edits(edits_of, [("n_plus_one", "svc", "db"), ("dns", "svc", "lookup")])
+    assert set(both) == {"t1"}
+    assert (both["t1"].remove, dict(both["t1"].duration_ns)) == ({"x", "y"}, {"z": 5})
+    assert merged_edits(edits_of, [("error", "svc", "GET")]) == {}
