@@ -90,6 +90,13 @@ EQUIVALENT: dict[str, str] = {
         "`if kids or True`: _candidates of no children is the empty list, the same as _NONE"
     ),
     "tracelens.critical_path.x_critical_path__mutmut_30": "None for False: both falsy",
+    "tracelens.critical_path.x_critical_path__mutmut_124": (
+        "always merging at the end: as mutmut_31, the merge changes nothing without a "
+        "zero-length child"
+    ),
+    "tracelens.critical_path.x_critical_path__mutmut_98": (
+        "the sort key of a one-candidate list: a list of one is never sorted"
+    ),
     # the same four edges in the walk's one-child shortcut
     "tracelens.critical_path.x_critical_path__mutmut_76": _ZERO_LENGTH.format("end"),
     "tracelens.critical_path.x_critical_path__mutmut_77": _ZERO_LENGTH.format("start"),
