@@ -109,6 +109,52 @@ EQUIVALENT: dict[str, str] = {
     ),
 }
 
+
+def _same(reason: str, prefix: str, numbers: list[int]) -> dict[str, str]:
+    """One reason for several mutants of one function: `prefix` + `__mutmut_N`."""
+    return {f"{prefix}__mutmut_{n}": reason for n in numbers}
+
+
+_STRICT = (
+    "zip(strict=True) loosened or dropped: the sequences zipped are built with equal lengths, "
+    "strict only guards against a bug elsewhere"
+)
+_SPEED = "an early exit or shortcut taken less often: the full path gives the same answer"
+EQUIVALENT |= {
+    **_same(
+        "a visited flag set to 2 instead of 1: only its truth is read",
+        "tracelens.graph.x__break_cycles",
+        [4, 38],
+    ),
+    **_same(
+        "the walk also visits the root: it has no parent, is never a skew candidate and comes "
+        "first, when every offset is still 0, so nothing moves",
+        "tracelens.graph.x__undo_skew",
+        [6, 8],
+    ),
+    **_same(_STRICT, "tracelens.graph.x_build_tree", [15, 18, 20, 251, 254, 256, 270, 274, 275]),
+    **_same(
+        "the synthetic root's start and end in the working lists are never read: it is never a "
+        "child to sort, a loop member, or a client span of a skew candidate",
+        "tracelens.graph.x_build_tree",
+        [137, 138],
+    ),
+    **_same(
+        "`renamed` only decides whether the index is rebuilt; rebuilt from the same ids it is "
+        "the same mapping (None is falsy like False)",
+        "tracelens.graph.x_build_tree",
+        [26, 27, 247],
+    ),
+    **_same(_SPEED, "tracelens.graph.x_build_tree", [42, 195]),
+    "tracelens.graph.x_build_tree__mutmut_262": "sorting one-element child lists: a no-op",
+    **_same(
+        "`misfit` only skips the skew pass when nothing can move; running it anyway re-checks "
+        "every candidate and moves nothing that fits (" + _SPEED + ")",
+        "tracelens.graph.x__skew_candidates",
+        [2, 3, 18, 19, 21],
+    ),
+}
+
 STATUS = {  # mutmut's exit codes (mutmut/stats.py), folded into the table's columns
     1: "killed",
     3: "killed",
