@@ -15,10 +15,14 @@ from tests.builders import SpanSpec, span, trace
 from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.attribution import (
     attribute,
+    baseline_weights,
     bootstrap_excess,
     bootstrap_means,
     build_claims,
+    dense_times,
     interval_includes_zero,
+    note,
+    rank,
     split_excess,
     too_small,
     trace_contributions,
@@ -399,3 +403,131 @@ def test_a_pattern_claiming_whole_calls_counts_each_call_once():
     got = by_key(attribute([calls("s", 5)], [calls("b", 2)], resamples=20))
     n1 = got[("n_plus_one", "web", "GET")]
     assert (n1.slow_calls, n1.baseline_calls) == (5.0, 2.0)
+
+
+# --- rank as the pipeline calls it, and the rules around it ------------------------------------
+
+A, B, C = ("", "svc", "a"), ("n_plus_one", "svc", "b"), ("", "svc", "c")
+
+
+def times_of(slow_rows: list[dict], base_rows: list[dict]):
+    """PathTimes from per-trace path ns per key (each key one call); durations are the sums."""
+
+    def contributions(rows: list[dict]):
+        return [(dict(r), dict.fromkeys(r, 1)) for r in rows]
+
+    return dense_times(
+        contributions(slow_rows),
+        contributions(base_rows),
+        [sum(r.values()) for r in slow_rows],
+        [sum(r.values()) for r in base_rows],
+        [f"s{i}" for i in range(len(slow_rows))],
+    )
+
+
+def random_times(seed: int = 4):
+    rng = np.random.default_rng(seed)
+    slow = [{A: int(rng.integers(50, 150)), B: int(rng.integers(0, 300))} for _ in range(30)]
+    base = [{A: int(rng.integers(40, 120)), B: int(rng.integers(0, 50))} for _ in range(40)]
+    return times_of(slow, base)
+
+
+def test_rank_intervals_are_the_bootstrap_with_the_seed_and_resamples_given():
+    times = random_times()
+    ranked = {(c.pattern, c.service, c.operation): c for c in rank(times, {}, seed=3, resamples=7)}
+    low, high = bootstrap_excess(times.slow_ns, times.base_ns, seed=3, resamples=7)
+    for j, key in enumerate(times.keys):
+        assert (ranked[key].ci_low_ns, ranked[key].ci_high_ns) == (low[j], high[j])
+    assert rank(times, {}) == rank(times, {}, seed=0, resamples=2000)  # the defaults
+
+
+def test_rank_with_baseline_weights_weights_the_means_the_total_and_the_bootstrap():
+    times = random_times()
+    n_base = times.base_ns.shape[0]
+    weights = np.linspace(1, 3, n_base)
+    weights /= weights.sum()
+    ranked = rank(times, {}, seed=5, resamples=50, base_weights=weights)
+    low, high = bootstrap_excess(
+        times.slow_ns, times.base_ns, seed=5, resamples=50, base_weights=weights
+    )
+    total = np.mean(times.slow_duration_ns) - weights @ np.asarray(times.base_duration_ns)
+    for c in ranked:
+        j = times.keys.index((c.pattern, c.service, c.operation))
+        assert c.baseline_ns == pytest.approx(weights @ times.base_ns[:, j], rel=1e-12)
+        assert c.baseline_calls == pytest.approx(weights @ times.base_calls[:, j], rel=1e-12)
+        assert c.share == pytest.approx(c.excess_ns / total, rel=1e-12)
+        assert (c.ci_low_ns, c.ci_high_ns) == (low[j], high[j])
+
+
+def test_rank_of_no_slow_traces_is_empty_even_with_baseline_keys():
+    assert rank(times_of([], [{A: 10}]), {}) == ()
+
+
+def test_traces_counts_the_slow_traces_holding_any_path_time_at_all():
+    ranked = by_key(rank(times_of([{A: 1, C: 5}, {A: 0, C: 5}, {C: 5}], [{C: 5}]), {}))
+    assert ranked[A].traces == 1  # one nanosecond is holding it
+    assert ranked[C].traces == 3
+
+
+def test_shares_are_zero_when_the_sets_are_equally_long_and_exact_without_a_baseline():
+    same = rank(times_of([{A: 10, C: 5}], [{A: 5, C: 10}]), {})
+    assert [c.share for c in same] == [0.0, 0.0]
+    alone = rank(times_of([{A: 30, C: 10}, {A: 10, C: 30}], []), {})
+    assert [c.share for c in alone] == [0.5, 0.5]  # each 20 of the 40 mean, no baseline
+
+
+def test_a_plain_operation_has_no_summary_and_a_pattern_its_most_common_one():
+    ranked = by_key(rank(times_of([{A: 10, B: 30}], [{A: 10}]), {B: "three calls"}))
+    assert (ranked[A].summary, ranked[B].summary) == ("", "three calls")
+
+
+@pytest.mark.parametrize("part", [ClaimPart.ALL, ClaimPart.HEAD])
+@pytest.mark.parametrize("wide_first", [False, True])
+def test_the_pattern_claiming_most_spans_wins_a_contested_span_whatever_the_order(part, wide_first):
+    root = span(
+        "R", 0, 100, children=[span("q", 10, 20, span_id="q1"), span("q", 30, 40, span_id="q2")]
+    )
+    wide = Finding("n_plus_one", "t1", "svc", "q", ("q1", "q2"), "two calls", part=part)
+    narrow = Finding("slow_query", "t1", "svc", "q", ("q1",), "one slow query", part=part)
+    a = analysed(root, "t1", *((wide, narrow) if wide_first else (narrow, wide)))
+    claims = build_claims([a])
+    winner = ("n_plus_one", "svc", "q")
+    owners = (winner, None) if part is ClaimPart.HEAD else (None, winner)
+    assert claims.explicit["t1"]["q1"] == owners
+    assert claims.rules[("svc", "q")] == owners
+
+
+def test_claims_come_from_every_trace_after_one_without_findings():
+    quiet = base_trace(0)
+    loud = slow_trace(1)
+    claims = build_claims([quiet, loud])
+    assert claims.rules[("api", "db")] == (None, ("n_plus_one", "api", "db"))
+
+
+def test_strata_too_small_in_the_baseline_are_pooled_over_every_baseline_trace():
+    # slow: half "heavy", a quarter each "odd" and "rare"; baseline: 4 heavy, 1 odd, 1 rare
+    weights = baseline_weights(
+        ["heavy", "heavy", "odd", "rare"], ["heavy"] * 4 + ["odd", "rare"], min_traces=3
+    )
+    pooled = (0.25 + 0.25) / 6  # both small strata's shares, spread over all six
+    assert weights[:4] == pytest.approx([0.5 / 4 + pooled] * 4)
+    assert weights[4:] == pytest.approx([pooled, pooled])
+    assert weights.sum() == pytest.approx(1.0)
+    # a stratum with exactly min_traces baseline traces stands for itself
+    exact = baseline_weights(["a", "b"], ["a"] * 3 + ["b"] * 3, min_traces=3)
+    assert exact == pytest.approx([0.5 / 3] * 6)
+
+
+def test_the_note_says_when_the_interval_reaches_zero_or_is_missing():
+    c = slow_trace_contributor()
+    assert note(c) == ""
+    assert note(replace(c, ci_low_ns=0.0)) == "interval includes 0: may be noise"
+    assert note(replace(c, ci_low_ns=math.nan)) == "interval includes 0: may be noise"
+    assert interval_includes_zero(replace(c, ci_high_ns=math.nan))
+    assert not interval_includes_zero(replace(c, ci_low_ns=-5.0, ci_high_ns=-1.0))
+
+
+def slow_trace_contributor() -> Contributor:
+    slow = [slow_trace(k) for k in range(12)]
+    base = [base_trace(k) for k in range(12)]
+    return by_key(attribute(slow, base, resamples=100))[("n_plus_one", "api", "db")]
