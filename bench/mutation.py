@@ -153,6 +153,47 @@ EQUIVALENT |= {
         "tracelens.graph.x__skew_candidates",
         [2, 3, 18, 19, 21],
     ),
+    "tracelens.attribution.x__stronger__mutmut_7": (
+        "`<=` for `<`: two claims rank equal only when they are the same key, which wins either way"
+    ),
+    "tracelens.attribution.x_baseline_weights__mutmut_21": (
+        "`=` for `+=`: each stratum's traces are set once, from zeros"
+    ),
+    **_same(
+        "the summary's default: every pattern key has a summary (claims_from counts one for "
+        "each finding) and no plain key has one, so the default is never used",
+        "tracelens.attribution.x_rank",
+        [148, 150, 152, 153],
+    ),
+    "tracelens.attribution.x_rank__mutmut_19": (
+        "durations as int64 instead of float64: whole nanoseconds, the same sums and means"
+    ),
+    **_same(
+        "a tree always holds a span (an empty trace gets a zero-length synthetic root), so the "
+        "`else 0` branch never runs",
+        "tracelens.attribution.x_duration_ns",
+        [2, 3],
+    ),
+    **_same(
+        "no claims in the trace: None for {} (both falsy, never indexed), or looked up anyway "
+        "in {} (None)",
+        "tracelens.attribution.x_trace_contributions",
+        [16, 68],
+    ),
+    "tracelens.attribution.x_trace_contributions__mutmut_73": (
+        "the plain-operation shortcut taken for the wrong case: an unclaimed span gets the "
+        "same plain key and one call on the general branch, and a span claimed in the trace "
+        "always has a rule too (rules are built from the same claims)"
+    ),
+    "tracelens.attribution.x_trace_contributions__mutmut_147": (
+        "`<` for `<=`: a critical path has no zero-length segments"
+    ),
+    **_same(
+        "is_call for a plain key: no span's owner is ever a plain key, so the parent check "
+        "answers True, as the shortcut does",
+        "tracelens.attribution.x_trace_contributions",
+        [25, 27],
+    ),
 }
 
 STATUS = {  # mutmut's exit codes (mutmut/stats.py), folded into the table's columns

@@ -22,6 +22,7 @@ from tracelens.attribution import (
     dense_times,
     interval_includes_zero,
     note,
+    path_times,
     rank,
     split_excess,
     too_small,
@@ -531,3 +532,117 @@ def slow_trace_contributor() -> Contributor:
     slow = [slow_trace(k) for k in range(12)]
     base = [base_trace(k) for k in range(12)]
     return by_key(attribute(slow, base, resamples=100))[("n_plus_one", "api", "db")]
+
+
+# --- trace_contributions: who gets each segment, and what counts as a call ---------------------
+
+
+def test_a_plain_operation_counts_each_span_holding_path_time_as_one_call():
+    root = span("R", 0, 100, children=[span("db", 10 + 20 * i, 20 + 20 * i) for i in range(3)])
+    a = analysed(root, "t1")
+    ns, calls = trace_contributions(a, build_claims([a]))
+    assert (ns[("", "svc", "db")], calls[("", "svc", "db")]) == (30, 3)
+    assert calls[("", "svc", "R")] == 1
+
+
+def test_unknown_spans_anywhere_on_the_path_add_up_and_the_rest_still_counts():
+    a = analyze_trace(trace(span("R", 0, 10, span_id="r"), trace_id="t1"))
+    odd = replace(a, path=(Segment("ghost1", 0, 2), Segment("r", 2, 4), Segment("ghost2", 4, 10)))
+    ns, calls = trace_contributions(odd, build_claims([odd]))
+    assert ns == {("", "svc", "R"): 2, ("", "(unknown)", "(unknown)"): 8}
+    assert calls[("", "(unknown)", "(unknown)")] == 2
+
+
+def test_time_the_path_misses_is_kept_off_path():
+    a = analyze_trace(trace(span("R", 0, 10, span_id="r"), trace_id="t1"))
+    short = replace(a, path=(Segment("r", 0, 7),))
+    ns, _ = trace_contributions(short, build_claims([short]))
+    assert ns == {("", "svc", "R"): 7, ("", "(trace)", "(off path)"): 3}
+
+
+def test_a_finding_in_the_trace_decides_its_spans_over_rules_from_other_traces():
+    #  t1: X claimed whole by "weak" here; elsewhere "strong" (more spans) claims X's operation,
+    #  and a third trace's "head" claims the part of X before its first child
+    def x_trace(tid: str, *findings: Finding) -> TraceAnalysis:
+        root = span("R", 0, 100, children=[
+            span("X", 10, 90, span_id=f"{tid}x", children=[span("c", 40, 60, span_id=f"{tid}c")]),
+        ])  # fmt: skip
+        return analysed(root, tid, *findings)
+
+    weak = x_trace("t1", Finding("weak", "t1", "svc", "X", ("t1x",), "one"))
+    strong = x_trace("t2", Finding("strong", "t2", "svc", "X", ("t2x", "t2c"), "two"))
+    head = x_trace("t3", Finding("head", "t3", "svc", "X", ("t3x",), "h", part=ClaimPart.HEAD))
+    claims = build_claims([weak, strong, head])
+    ns, _ = trace_contributions(weak, claims)
+    assert ns[("weak", "svc", "X")] == 60  # X's whole self time: 10..40 and 60..90
+    assert ("head", "svc", "X") not in ns  # not split by another trace's head claim
+    # a trace whose own finding claims only X's head: the rest of X (30) goes to the strongest
+    # rule, as does c (20), whose operation "strong" claims too
+    ns, _ = trace_contributions(head, claims)
+    assert (ns[("head", "svc", "X")], ns[("strong", "svc", "X")]) == (30, 50)
+
+
+def test_a_subtree_claimed_by_one_pattern_is_one_call_with_or_without_a_finding_in_the_trace():
+    #  R |--c--|--|   the root and its child, both claimed by "p" in t1; t2 has no finding but
+    #  the same operations, which the rules give to "p" too
+    def tree(tid: str, *findings: Finding) -> TraceAnalysis:
+        root = span("R", 0, 30, span_id=f"{tid}r", children=[span("c", 10, 20, span_id=f"{tid}c")])
+        return analysed(root, tid, *findings)
+
+    claimed = tree("t1", Finding("p", "t1", "svc", "R", ("t1r", "t1c"), "both"))
+    bare = tree("t2")
+    # elsewhere a stronger pattern claims the root's operation: in t1 the root is still p's
+    rival = analysed(
+        span("R", 0, 30, span_id="t3r", children=[span("R", 5, 25, span_id="t3s",
+             children=[span("R", 8, 20, span_id="t3u")])]),
+        "t3",
+        Finding("q", "t3", "svc", "R", ("t3r", "t3s", "t3u"), "three"),
+    )  # fmt: skip
+    claims = build_claims([claimed, bare])
+    for a in (claimed, bare):
+        ns, calls = trace_contributions(a, claims)
+        assert (ns[("p", "svc", "R")], calls[("p", "svc", "R")]) == (30, 1)
+    ns, calls = trace_contributions(claimed, build_claims([claimed, bare, rival]))
+    assert calls[("p", "svc", "R")] == 1
+
+
+def test_the_plain_rest_of_a_head_claimed_span_is_one_call():
+    server = span("SV", 40, 70, service="db")
+    root = span("R", 0, 100, service="web", children=[
+        span("CL", 10, 90, service="web", span_id="cl", children=[server]),
+    ])  # fmt: skip
+    head = Finding("queueing", "t1", "db", "SV", ("cl",), "w", part=ClaimPart.HEAD)
+    a = analysed(root, "t1", head)
+    _, calls = trace_contributions(a, build_claims([a]))
+    assert calls[("", "web", "CL -> db SV")] == 1
+
+
+def test_attribute_defaults_and_its_strata_reach_the_ranking():
+    slow = [slow_trace(k, calls=2 + k % 3) for k in range(12)]
+    base = [base_trace(k) for k in range(12)]
+    assert attribute(slow, base) == attribute(slow, base, seed=0, resamples=2000)
+    # two pages: the slow set is all "heavy"; the baseline is 6 heavy and 6 light, and a light
+    # page's db call is 40 instead of 20, so weighting by page changes the baseline mean
+    light = [
+        analysed(span("R", 0, 140, service="api", children=[span("db", 50, 90, service="api")]),
+                 f"l{k:031x}")
+        for k in range(6)
+    ]  # fmt: skip
+    page = {a.trace.trace_id: "light" for a in light}
+    base = base[:6] + light
+
+    def stratum(a: TraceAnalysis) -> str:
+        return page.get(a.trace.trace_id, "heavy")
+
+    plain = by_key(attribute(slow, base, resamples=50))
+    weighted = by_key(attribute(slow, base, resamples=50, stratum=stratum))
+    key = ("n_plus_one", "api", "db")
+    assert plain[key].baseline_ns == 30.0  # (6 x 20 + 6 x 40) / 12
+    assert weighted[key].baseline_ns == pytest.approx(20.0)  # heavy pages only
+    weights = baseline_weights(["heavy"] * 12, [stratum(a) for a in base])
+    times = path_times(slow, base, build_claims([*slow, *base]))
+    j = times.keys.index(key)
+    low, high = bootstrap_excess(
+        times.slow_ns, times.base_ns, seed=0, resamples=50, base_weights=weights
+    )
+    assert (weighted[key].ci_low_ns, weighted[key].ci_high_ns) == (low[j], high[j])
