@@ -165,8 +165,10 @@ EQUIVALENT |= {
         "tracelens.attribution.x_rank",
         [148, 150, 152, 153],
     ),
-    "tracelens.attribution.x_rank__mutmut_19": (
-        "durations as int64 instead of float64: whole nanoseconds, the same sums and means"
+    **_same(
+        "durations as int64 instead of float64: whole nanoseconds, the same sums and means",
+        "tracelens.attribution.x_rank",
+        [19, 21],
     ),
     **_same(
         "a tree always holds a span (an empty trace gets a zero-length synthetic root), so the "
@@ -180,6 +182,13 @@ EQUIVALENT |= {
         "tracelens.attribution.x_trace_contributions",
         [16, 68],
     ),
+    "tracelens.attribution.x_trace_contributions__mutmut_34": (
+        "no claims in the trace: looked up anyway in {} (None)"
+    ),
+    "tracelens.attribution.x_bootstrap_means__mutmut_30": (
+        "rng.integers(n) is rng.integers(0, n): the same draws"
+    ),
+    "tracelens.attribution.x_bootstrap_means__mutmut_39": "astype(None) is astype(float64)",
     "tracelens.attribution.x_trace_contributions__mutmut_73": (
         "the plain-operation shortcut taken for the wrong case: an unclaimed span gets the "
         "same plain key and one call on the general branch, and a span claimed in the trace "
@@ -246,7 +255,7 @@ def run(module: Module, budget_s: float, fresh: bool) -> None:
     """Check the module's survivors of earlier runs again, then every mutant not yet checked."""
     where = prepare(module, fresh)
     began = time.monotonic()
-    again = sorted(n for n, c in (results(module) or {}).items() if c == "survived")
+    again = sorted(n for n, c in (results(module) or {}).items() if c in ("survived", "no tests"))
     if again:
         # mutmut keeps a verdict once given and maps tests to functions once: after new tests,
         # map again and re-check exactly the survivors

@@ -618,9 +618,10 @@ def test_the_plain_rest_of_a_head_claimed_span_is_one_call():
 
 
 def test_attribute_defaults_and_its_strata_reach_the_ranking():
+    many = [slow_trace(k, calls=1 + (7 * k) % 13) for k in range(40)]  # many distinct sums
+    assert attribute(many, many[:5]) == attribute(many, many[:5], seed=0, resamples=2000)
     slow = [slow_trace(k, calls=2 + k % 3) for k in range(12)]
     base = [base_trace(k) for k in range(12)]
-    assert attribute(slow, base) == attribute(slow, base, seed=0, resamples=2000)
     # two pages: the slow set is all "heavy"; the baseline is 6 heavy and 6 light, and a light
     # page's db call is 40 instead of 20, so weighting by page changes the baseline mean
     light = [
@@ -646,3 +647,17 @@ def test_attribute_defaults_and_its_strata_reach_the_ranking():
         times.slow_ns, times.base_ns, seed=0, resamples=50, base_weights=weights
     )
     assert (weighted[key].ci_low_ns, weighted[key].ci_high_ns) == (low[j], high[j])
+
+
+def test_a_resample_drawing_only_zero_weight_baseline_traces_has_a_zero_mean_not_nan():
+    x_s = np.arange(10.0).reshape(10, 1)
+    x_b = np.array([[5.0], [7.0]])
+    low, high = bootstrap_excess(x_s, x_b, resamples=200, base_weights=np.array([1.0, 0.0]))
+    assert np.isfinite(low).all()
+    assert np.isfinite(high).all()
+
+
+def test_every_resample_is_drawn_none_left_empty():
+    means = bootstrap_means(np.arange(1.0, 21.0).reshape(20, 1), np.random.default_rng(0), 300)
+    assert means.shape == (300, 1)
+    assert (means > 0).all()  # a row never drawn would stay 0
