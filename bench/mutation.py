@@ -227,6 +227,10 @@ EQUIVALENT |= {
         "tracelens.whatif.x_replay",
         [27, 30],
     ),
+    "tracelens.whatif.x_replay__mutmut_195": (
+        "`break` for `continue` at the synthetic root: build_tree appends it last, so no span "
+        "follows it in index order"
+    ),
     **_same(
         "np.fromiter's dtype or count left to numpy: the same float64 values",
         "tracelens.whatif.x_whatif_p90",

@@ -408,3 +408,25 @@ def test_scaling_self_time_leaves_overlaps_alone_and_scales_a_gap_of_one():
 def test_replaying_a_tree_with_no_spans_gives_an_empty_replayed_trace():
     empty = SpanTree("t", (), {}, (), (), -1, (), ())
     assert replay(empty, Edits()) == Trace("t", (), origin=REPLAY_ORIGIN)
+
+
+def test_a_replayed_trace_keeps_its_id_and_says_it_was_replayed():
+    t = trace(span("R", 0, 100, children=[span("A", 10, 40)]), trace_id="ab" * 16)
+    out = replay(build_tree(t), Edits())
+    assert (out.trace_id, out.origin) == ("ab" * 16, REPLAY_ORIGIN)
+
+
+def test_a_parallel_group_starts_where_its_own_first_member_started():
+    #  A 0..10 (not in the group), then B 20..30 and C 31..41 made parallel: both start at 20
+    t = trace(span("R", 0, 50, children=[
+        span("A", 0, 10), span("B", 20, 30, span_id="b"), span("C", 31, 41, span_id="c"),
+    ]))  # fmt: skip
+    out = replay(build_tree(t), Edits(parallel=frozenset({"b", "c"})))
+    placed = {s.name: (s.start_ns, s.end_ns) for s in out.spans}
+    assert (placed["B"], placed["C"]) == ((20, 30), (20, 30))
+
+
+def test_only_the_synthetic_root_is_left_out_not_a_span_of_a_service_named_like_it():
+    t = trace(span("R", 0, 100, children=[span("odd", 10, 40, service="(trace)")]))
+    out = replay(build_tree(t), Edits())
+    assert [s.name for s in out.spans] == ["R", "odd"]
