@@ -236,6 +236,18 @@ EQUIVALENT |= {
         "tracelens.whatif.x_whatif_p90",
         [5, 9, 17],
     ),
+    "tracelens.report.csv.x_render__mutmut_18": "ndigits=1 is contributor_record's default",
+    "tracelens.report.csv.x_render__mutmut_5": (
+        "lineterminator='\\r\\n' is the csv module's default (the excel dialect)"
+    ),
+    **_same(
+        "`<= 0x100` / `< 257`: no character the pattern escapes is U+0100",
+        "tracelens.report.safe.x__escape",
+        [7, 8],
+    ),
+    "tracelens.report.safe.x_is_inert__mutmut_7": (
+        "newlines replaced by 'XXXX' instead of removed: neither is a control character"
+    ),
 }
 
 STATUS = {  # mutmut's exit codes (mutmut/stats.py), folded into the table's columns
