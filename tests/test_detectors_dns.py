@@ -319,3 +319,24 @@ def test_without_a_baseline_a_lookup_must_reach_the_absolute_bar():
     (f,) = dns_findings(one_lookup_ns(100 * MS))
     assert f.evidence["lookups"] == 1
     assert dns_findings(one_lookup_ns(100 * MS - 1)) == []
+
+
+def dns_events_call(dns_ns: int):
+    """A Go HTTP client span whose http.dns.start/done events are `dns_ns` apart (no timeout)."""
+    events = (Event(2 * MS, "http.dns.start"), Event(2 * MS + dns_ns, "http.dns.done"))
+    server_at = 3 * MS + dns_ns
+    call = span(
+        "HTTP GET", MS, server_at + 30 * MS, kind=SpanKind.CLIENT, service="quote", attrs=URL,
+        events=events,
+        children=[span("GET /p", server_at, server_at + 25 * MS, kind=SpanKind.SERVER,
+                       service="pricing")],
+    )  # fmt: skip
+    root = span("GET /quote", 0, server_at + 40 * MS, kind=SpanKind.SERVER, service="quote",
+                children=[call])  # fmt: skip
+    return trace(root)
+
+
+def test_dns_events_without_a_timeout_must_add_up_to_the_absolute_bar():
+    (f,) = dns_findings(dns_events_call(100 * MS))
+    assert (f.evidence["from_events"], f.evidence["timeouts"]) == (True, [0])
+    assert dns_findings(dns_events_call(100 * MS - 1)) == []

@@ -252,3 +252,20 @@ def test_the_batched_fix_keeps_the_median_call_not_the_longest():
     (only,) = [s for s in t.spans if s.span_id in kept]
     assert only.end_ns - only.start_ns == 30 * MS
     assert f.saving_ns == 150 * MS - 30 * MS  # the group held the path for all 150 ms
+
+
+def test_compressed_spans_add_up_to_exactly_min_repeats_calls():
+    def composite(n: int, start_ms: int, count: int):
+        return span(
+            "SELECT FROM users", start_ms * MS, (start_ms + 30) * MS, kind=SpanKind.CLIENT,
+            attrs={"db.system": "mysql", "span.composite.count": count},
+            span_id=f"{0xC00 + n:016x}",
+        )  # fmt: skip
+
+    def page(counts: list[int]):
+        calls = [composite(n, 5 + 31 * n, c) for n, c in enumerate(counts)]
+        return trace(span("GET /users", 0, 100 * MS, kind=SpanKind.SERVER, children=calls))
+
+    (f,) = NPlusOne().detect(analyze_trace(page([2, 3])), NONE)
+    assert f.evidence["calls"] == 5
+    assert list(NPlusOne().detect(analyze_trace(page([2, 2])), NONE)) == []
