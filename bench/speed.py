@@ -26,7 +26,7 @@ import numpy as np
 
 from tests.builders import span, trace
 from tests.report_sample import sample_report
-from tracelens.analysis import analyze_trace
+from tests.test_baseline import overlapping_calls
 from tracelens.attribution import bootstrap_excess
 from tracelens.baseline import build_baseline
 from tracelens.critical_path import critical_path
@@ -68,21 +68,7 @@ def bootstrap_of_1000_by_5000_traces_and_200_contributors() -> Callable[[], obje
 
 
 def baseline_of_5000_traces() -> Callable[[], object]:
-    ops = [f"op{i}" for i in range(10)]
-    analyses = [
-        analyze_trace(
-            trace(
-                span(
-                    "root",
-                    0,
-                    1000,
-                    children=[span(ops[j], j * 50, j * 50 + 80 + (n % 7)) for j in range(10)],
-                ),
-                trace_id=f"{n:032x}",
-            )
-        )
-        for n in range(5000)
-    ]
+    analyses = overlapping_calls(5000)
     return lambda: build_baseline(analyses)
 
 

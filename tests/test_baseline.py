@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.builders import span, trace
-from tracelens.analysis import analyze_trace
+from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.baseline import NO_CHILD, Baseline, build_baseline, head_gaps_ns, self_times_ns
 
 ROOT = ("svc", "root")
@@ -62,9 +62,10 @@ def test_no_baseline_traces_give_an_empty_profile():
     assert build_baseline([]) == Baseline()
 
 
-def test_five_thousand_traces_are_all_counted():
+def overlapping_calls(traces: int) -> list[TraceAnalysis]:
+    """Traces of ten calls, each overlapping the next (also bench/speed.py's baseline input)."""
     ops = [f"op{i}" for i in range(10)]
-    analyses = [
+    return [
         analyze_trace(
             trace(
                 span(
@@ -76,8 +77,12 @@ def test_five_thousand_traces_are_all_counted():
                 trace_id=f"{n:032x}",
             )
         )
-        for n in range(5000)
+        for n in range(traces)
     ]
+
+
+def test_five_thousand_traces_are_all_counted():
+    analyses = overlapping_calls(5000)
     base = build_baseline(analyses)  # its speed: bench/speed.py
     assert base.traces == 5000
     assert base.overlap_share(("svc", "op1"), ("svc", "op2")) == 1.0
