@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `tracelens` i
 import tracelens
 from bench.scenarios import SCENARIOS, p90_ns, scenario
 from bench.scenarios.generate import durations_ns, p90_of
+from bench.scenarios.windows import comparisons
 from tracelens.answer import Report
 from tracelens.model import Contributor
 
@@ -45,6 +46,12 @@ class Row:
     whatif_p90_ns: float | None  # tracelens's what-if p90 for the cause's row
     report_p90_ns: float
     check_gain: bool  # a mix checks the ranking only: one cause's gain depends on the other
+
+    @property
+    def first(self) -> bool:
+        """Whether this is its scenario's first row (the table names the scenario once)."""
+        sc = SCENARIOS.get(self.scenario)
+        return sc is None or self.cause == sc.causes[0].key
 
     @property
     def true_gain_ns(self) -> float:
@@ -117,6 +124,38 @@ def evaluate(name: str, seed: int = 0, n: int = 300) -> list[Row]:
     return out
 
 
+def evaluate_comparison(name: str, seed: int = 0, n: int = 300) -> list[Row]:
+    """Score tracelens on a like-with-like scenario (bench/scenarios/windows.py)."""
+    c = comparisons()[name]
+    traces, current, fixed = c.make(seed, n)
+    report: Report = tracelens.slowest(
+        traces,
+        route=c.route,
+        window=c.window,
+        baseline_window=c.baseline_window,
+        seed=seed,
+        resamples=200,
+    )
+    rows = report.contributor_rows
+    rank = next((i for i, r in enumerate(rows, 1) if c.cause.matches(r)), None)
+    return [
+        Row(
+            scenario=name,
+            cause=c.cause.key,
+            expected=c.cause.label,
+            top1=describe(rows[0]) if rows else "-",
+            rank=rank,
+            top_k=1,
+            decoy_first=bool(rows) and c.decoy.matches(rows[0]),
+            p90_ns=p90_ns(current),
+            fixed_p90_ns=p90_ns(fixed),
+            whatif_p90_ns=rows[rank - 1].whatif_p90_ns if rank is not None else None,
+            report_p90_ns=report.stats.p90_ns,
+            check_gain=True,
+        )
+    ]
+
+
 def _ms(ns: float | None) -> str:
     return "-" if ns is None else f"{ns / MS:.0f}"
 
@@ -138,7 +177,7 @@ def table(rows: Sequence[Row]) -> str:
         error = r.gain_error
         lines.append(
             (
-                r.scenario if r.cause == SCENARIOS[r.scenario].causes[0].key else "",
+                r.scenario if r.first else "",
                 r.expected,
                 r.top1[:60],
                 str(r.rank or "-"),
@@ -159,13 +198,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=400, help="requests per scenario (400)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("scenarios", nargs="*", help=f"default: all of {', '.join(SCENARIOS)}")
+    known = [*SCENARIOS, *comparisons()]
+    parser.add_argument("scenarios", nargs="*", help=f"default: all of {', '.join(known)}")
     args = parser.parse_args(argv)
-    names = args.scenarios or list(SCENARIOS)
+    names = args.scenarios or known
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        parser.error(f"no scenario {', '.join(unknown)}; known: {', '.join(known)}")
     rows: list[Row] = []
     started = time.perf_counter()
     for name in names:
-        rows.extend(evaluate(name, args.seed, args.n))
+        if name in SCENARIOS:
+            rows.extend(evaluate(name, args.seed, args.n))
+        else:
+            rows.extend(evaluate_comparison(name, args.seed, args.n))
     print(table(rows))
     passed = sum(r.passed for r in rows)
     print(

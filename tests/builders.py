@@ -7,8 +7,11 @@ generated hex strings unless given; `names(tree, path)` turns a path back into (
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tracelens.model import AttributeValue, Event, Segment, Span, SpanKind, StatusCode, Trace
 
@@ -100,3 +103,17 @@ def names(
     """(span name, start, end) for each segment, for readable assertions."""
     by_id = spans_by_id if isinstance(spans_by_id, Mapping) else {s.span_id: s for s in spans_by_id}
     return [(by_id[s.span_id].name, s.start_ns, s.end_ns) for s in path]
+
+
+def demo_file(path: Path, requests: int, *options: str) -> Path:
+    """`tracelens demo --out PATH` in a subprocess (the demo's OTLP JSON lines, as the SDK's
+    batch exporter writes them), with `options` such as `--inject`, `--seed`."""
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "tracelens", "demo", "--out", str(path)),
+            *("--requests", str(requests), *options),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return path

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import demo_file
 from tracelens import pipeline
 from tracelens.answer import Report
 from tracelens.readers import pieces as pieces_module
@@ -26,16 +27,8 @@ from tracelens.report import csv as csv_report
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("engine") / "demo.jsonl"
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "tracelens", "demo", "--out", str(out), "--requests", "160"),
-            *("--inject", "slow_query,sequential", "--seed", "5"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return out
+    path = tmp_path_factory.mktemp("engine") / "demo.jsonl"
+    return demo_file(path, 160, "--inject", "slow_query,sequential", "--seed", "5")
 
 
 def _csv(report: Report) -> str:

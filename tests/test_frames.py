@@ -63,6 +63,8 @@ def test_the_contributors_frame_starts_with_the_stable_columns_in_order():
         "slow_calls",
         "baseline_calls",
         "summary",
+        "whatif_low_ms",
+        "whatif_high_ms",
         "note",
     ]
     first = frame.iloc[0]

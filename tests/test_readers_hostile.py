@@ -48,6 +48,15 @@ def test_an_out_of_range_number_skips_its_span_and_the_rest_is_read(name):
     assert (issue.unit, issue.count) == (Unit.SPAN, 1)
 
 
+@pytest.mark.parametrize("name", ["otlp-start-1e400.json", "otlp-kind-1e999.json"])
+def test_an_out_of_range_number_in_an_otlp_span_costs_that_span_only(name):
+    traces, issues = read(REG / name)
+    whole, _ = read(ROOT / "fixtures" / "otlp" / "otlp2jaeger-in.json")
+    assert sum(len(t.spans) for t in traces) == sum(len(t.spans) for t in whole) - 1
+    (issue,) = issues
+    assert (issue.unit, issue.count, issue.reason) == (Unit.SPAN, 1, "malformed span")
+
+
 def test_a_fifo_with_a_writer_is_read_as_a_stream(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

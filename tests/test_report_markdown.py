@@ -100,7 +100,8 @@ def test_the_fix_table_gives_each_fix_its_p90_and_the_slo_verdict():
     fix_table = tables(text)[0]
     by_rank = {r[0]: r for r in fix_table[1:]}
     assert by_rank["2"][4] == "11 s (−28%)"
-    assert by_rank["2"][5] == "missed"
+    assert by_rank["2"][5] == "9.8–12.5 s"  # the what-if's 95% interval
+    assert by_rank["2"][6] == "missed"
     assert "### What to fix first (p90 now 15.2 s)" in text
 
 

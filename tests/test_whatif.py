@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from tracelens.whatif import (
     merged_edits,
     replay,
     whatif_duration_ns,
+    whatif_interval,
     whatif_p90,
 )
 
@@ -98,6 +100,29 @@ def test_a_sibling_after_a_parallel_group_waits_for_its_slowest_member():
     )
     out = replay(build_tree(t), Edits(parallel=frozenset({"a", "b"})))
     assert times(out) == {"R": (0, 65), "A": (5, 20), "B": (5, 20), "D": (25, 55)}
+
+
+def test_a_retry_without_its_back_off_starts_where_the_failed_attempt_did():
+    #  R |-----------------------------------------|  0..100
+    #  A   |--failed--|                              5..35    <- removed
+    #        back-off     ...........                35..60
+    #  B                          |--ok--|           60..80   <- no wait
+    #  => B starts at 5 (where A started): 5..25, R ends 25 + 20 trailing = 45
+    t = trace(
+        span(
+            "R",
+            0,
+            100,
+            children=[span("A", 5, 35, span_id="a"), span("B", 60, 80, span_id="b")],
+        )
+    )
+    without_back_off = Edits(remove=frozenset({"a"}), no_wait=frozenset({"b"}))
+    assert times(replay(build_tree(t), without_back_off)) == {"R": (0, 45), "B": (5, 25)}
+    # removing the attempt alone keeps the 25 of back-off
+    assert times(replay(build_tree(t), Edits(remove=frozenset({"a"})))) == {
+        "R": (0, 70),
+        "B": (30, 50),
+    }
 
 
 def test_a_slower_overlapping_sibling_keeps_the_path_when_one_call_is_removed():
@@ -430,3 +455,21 @@ def test_only_the_synthetic_root_is_left_out_not_a_span_of_a_service_named_like_
     t = trace(span("R", 0, 100, children=[span("odd", 10, 40, service="(trace)")]))
     out = replay(build_tree(t), Edits())
     assert [s.name for s in out.spans] == ["R", "odd"]
+
+
+def test_the_whatif_interval_is_the_bootstrap_of_the_fixed_route_p90():
+    rng = np.random.default_rng(4)
+    durations = {f"t{i}": int(x) for i, x in enumerate(rng.lognormal(20, 0.6, 300))}
+    fixed = {t: d // 3 for t, d in list(durations.items())[:120]}
+    low, high = whatif_interval(durations, fixed, seed=1, resamples=20_000)
+    # the same bootstrap, done the slow way: resamples built and their p90 taken
+    values = np.array([fixed.get(t, d) for t, d in durations.items()], dtype=np.float64)
+    drawn = [np.percentile(values[rng.integers(0, 300, 300)], 90) for _ in range(20_000)]
+    want_low, want_high = np.percentile(drawn, [2.5, 97.5])
+    spread = want_high - want_low
+    assert abs(low - want_low) < 0.06 * spread  # about one gap between order statistics
+    assert abs(high - want_high) < 0.06 * spread
+    assert low < whatif_p90(durations, fixed) < high
+    # a 90% interval is narrower: the level is honoured
+    low90, high90 = whatif_interval(durations, fixed, seed=1, resamples=20_000, level=0.9)
+    assert low < low90 < high90 < high

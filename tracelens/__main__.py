@@ -1,3 +1,3 @@
-from tracelens.cli import main
+from tracelens.interrupts import launch
 
-raise SystemExit(main())
+raise SystemExit(launch())

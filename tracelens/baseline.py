@@ -12,6 +12,7 @@ figures the profile summarises; detectors use them on the trace at hand too.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,10 @@ class Baseline:
     overlap: Mapping[tuple[OpKey, OpKey], float] = field(default_factory=dict)  # pair (sorted)
     # -> share of the baseline traces holding both as siblings of one parent in which two such
     # siblings ran at the same time
+    repeats: Mapping[OpKey, float] = field(default_factory=dict)  # median count of an op's
+    # siblings under one parent, over the parents holding it more than once
+    width: Mapping[OpKey, float] = field(default_factory=dict)  # ... and the median of the most
+    # of them that ran at once there, 0 for a parent that ran them all at once (no cap)
 
     def overlap_share(self, a: OpKey, b: OpKey) -> float | None:
         """Share of baseline traces where siblings `a` and `b` overlapped; None: never siblings."""
@@ -51,9 +56,15 @@ def head_gaps_ns(tree: SpanTree) -> list[int]:
 
 
 def sibling_pairs(
-    tree: SpanTree, keys: list[OpKey]
+    tree: SpanTree,
+    keys: list[OpKey],
+    repeats: dict[OpKey, list[int]] | None = None,
+    widths: dict[OpKey, list[int]] | None = None,
 ) -> tuple[set[tuple[OpKey, OpKey]], set[tuple[OpKey, OpKey]]]:
-    """(pairs of ops that were siblings, pairs that overlapped in time), each pair sorted."""
+    """(pairs of ops that were siblings, pairs that overlapped in time), each pair sorted.
+
+    `repeats` and `widths`, when given, receive for each op repeated under one parent its count
+    there and the most of those siblings that ran at once (0 when that was all of them)."""
     spans = tree.spans
     together: set[tuple[OpKey, OpKey]] = set()
     overlapped: set[tuple[OpKey, OpKey]] = set()
@@ -70,10 +81,14 @@ def sibling_pairs(
         for x, a in enumerate(distinct):
             if counts[a] > 1:
                 together.add((a, a))
+                if repeats is not None:
+                    repeats[a].append(counts[a])
             for b in distinct[x + 1 :]:
                 together.add((a, b))
         # Sweep in start order keeping, per op, the latest end seen so far.
         active: dict[OpKey, int] = {}
+        running: dict[OpKey, list[int]] = defaultdict(list)  # per repeated op: ends, a heap
+        peak: dict[OpKey, int] = defaultdict(int)
         for c in kids:
             child, key = spans[c], keys[c]
             for other, end_ns in active.items():
@@ -81,6 +96,15 @@ def sibling_pairs(
                     overlapped.add((key, other) if key <= other else (other, key))
             if active.get(key, -1) < child.end_ns:
                 active[key] = child.end_ns
+            if widths is not None and counts[key] > 1:
+                ends = running[key]
+                while ends and ends[0] <= child.start_ns:
+                    heapq.heappop(ends)
+                heapq.heappush(ends, child.end_ns)
+                peak[key] = max(peak[key], len(ends))
+        if widths is not None:
+            for key, most in peak.items():
+                widths[key].append(most if most < counts[key] else 0)
     return together, overlapped
 
 
@@ -99,6 +123,8 @@ class ProfilePart:
     calls: dict[OpKey, int] = field(default_factory=lambda: defaultdict(int))
     together: dict[tuple[OpKey, OpKey], int] = field(default_factory=lambda: defaultdict(int))
     overlapped: dict[tuple[OpKey, OpKey], int] = field(default_factory=lambda: defaultdict(int))
+    repeats: dict[OpKey, list[int]] = field(default_factory=lambda: defaultdict(list))
+    widths: dict[OpKey, list[int]] = field(default_factory=lambda: defaultdict(list))
 
 
 def profile_part(analyses: Iterable[TraceAnalysis]) -> ProfilePart:
@@ -117,7 +143,7 @@ def profile_part(analyses: Iterable[TraceAnalysis]) -> ProfilePart:
             calls[key] += 1
             if head_ns[i] != NO_CHILD:
                 heads[key].append(head_ns[i])
-        pairs_together, pairs_overlapped = sibling_pairs(tree, keys)
+        pairs_together, pairs_overlapped = sibling_pairs(tree, keys, part.repeats, part.widths)
         for pair in pairs_together:
             together[pair] += 1
         for pair in pairs_overlapped:
@@ -134,6 +160,8 @@ def merge_profile(parts: Iterable[ProfilePart]) -> Baseline:
             (whole.durations, part.durations),
             (whole.selfs, part.selfs),
             (whole.heads, part.heads),
+            (whole.repeats, part.repeats),
+            (whole.widths, part.widths),
         ):
             for key, values in theirs.items():
                 mine[key].extend(values)
@@ -154,6 +182,8 @@ def merge_profile(parts: Iterable[ProfilePart]) -> Baseline:
         self_ns=_medians(whole.selfs),
         head_gap_ns=_medians(whole.heads),
         overlap={pair: whole.overlapped.get(pair, 0) / n for pair, n in whole.together.items()},
+        repeats=_medians(whole.repeats),
+        width=_medians(whole.widths),
     )
 
 

@@ -11,14 +11,14 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import NoReturn, cast
 
 from rich.console import Console
 from rich.markup import escape
 
 from tracelens import __version__
+from tracelens.bands import BANDS
 from tracelens.commands.backend import add_source_options
 from tracelens.commands.options import (
     baseline_percentile,
@@ -29,6 +29,7 @@ from tracelens.commands.options import (
     whole_number,
 )
 from tracelens.errors import TracelensError
+from tracelens.interrupts import Terminated, deferred_interrupts, terminate
 from tracelens.report.safe import visible
 
 Command = Callable[[argparse.Namespace], int]
@@ -79,7 +80,7 @@ def _add_routes(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _run_routes(args: argparse.Namespace) -> int:
-    with _deferred_interrupts():
+    with deferred_interrupts():
         from tracelens.commands.routes import run
     return run(args)
 
@@ -99,7 +100,7 @@ def _add_trace(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _run_trace(args: argparse.Namespace) -> int:
-    with _deferred_interrupts():
+    with deferred_interrupts():
         from tracelens.commands.trace import run
     return run(args)
 
@@ -126,7 +127,7 @@ def _add_graph(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _run_graph(args: argparse.Namespace) -> int:
-    with _deferred_interrupts():
+    with deferred_interrupts():
         from tracelens.commands.graph import run
     return run(args)
 
@@ -163,7 +164,7 @@ def _add_critical_path(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _run_critical_path(args: argparse.Namespace) -> int:
-    with _deferred_interrupts():
+    with deferred_interrupts():
         from tracelens.commands.critical_path import run
     return run(args)
 
@@ -217,6 +218,7 @@ def _add_slowest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     _add_jobs(p)
     _add_max_spans(p)
+    _add_budget(p)
     p.set_defaults(run=_run_slowest)
 
 
@@ -227,7 +229,9 @@ def _add_window(p: argparse.ArgumentParser, *, before_after: bool = False) -> No
     p.add_argument("--start", help="window start: ISO 8601, Unix seconds or an age")
     p.add_argument("--end", help="window end: ISO 8601, Unix seconds or an age")
     if not before_after:
-        p.set_defaults(baseline_start=None, baseline_end=None, baseline_since=None)
+        p.set_defaults(
+            baseline_start=None, baseline_end=None, baseline_since=None, baseline_band=None
+        )
         return
     p.add_argument("--baseline-start", help="before/after mode: baseline window start")
     p.add_argument("--baseline-end", help="before/after mode: baseline window end")
@@ -235,6 +239,13 @@ def _add_window(p: argparse.ArgumentParser, *, before_after: bool = False) -> No
         "--baseline-since",
         help="before/after mode: baseline from this age up to "
         "the start of the current window, e.g. 2h with --since 1h",
+    )
+    p.add_argument(
+        "--baseline-band",
+        choices=BANDS,
+        help="before/after mode: which requests of the baseline window to compare with: those "
+        "in the slow set's band (same, the default: p90+ before vs p90+ now), those at or below "
+        "--baseline (typical), or all",
     )
 
 
@@ -246,8 +257,22 @@ def _add_sets(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_budget(p: argparse.ArgumentParser) -> None:
+    from tracelens.budget import MAX_SPANS
+
+    p.add_argument(
+        "--max-spans",
+        type=positive_int,
+        default=MAX_SPANS,
+        metavar="N",
+        help=f"hold at most this many spans of analysed traces (default {MAX_SPANS:,}, about 2 GB;"
+        " a trace counts 8 more): past it, a uniform sample of the traces, chosen by trace id,"
+        " is analysed and the report says which share",
+    )
+
+
 def _add_max_spans(p: argparse.ArgumentParser) -> None:
-    from tracelens.stages import MAX_SPANS_PER_TRACE
+    from tracelens.budget import MAX_SPANS_PER_TRACE
 
     p.add_argument(
         "--max-spans-per-trace",
@@ -269,7 +294,7 @@ def _add_jobs(p: argparse.ArgumentParser) -> None:
 
 
 def _run_slowest(args: argparse.Namespace) -> int:
-    with _deferred_interrupts():
+    with deferred_interrupts():
         from tracelens.commands.slowest import run
     return run(args)
 
@@ -293,7 +318,7 @@ def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    with _deferred_interrupts():
+    with deferred_interrupts():
         from tracelens.commands.export import run
     return run(args)
 
@@ -369,52 +394,34 @@ def _injections(known: Sequence[str]) -> Callable[[str], frozenset[str]]:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    with _deferred_interrupts():
+    with deferred_interrupts():
         from tracelens.commands.demo import run
     return run(args)
 
 
-@contextmanager
-def _deferred_interrupts() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM while a command's modules load, then act on them.
-
-    A signal that lands inside an import is raised in the import machinery's own callbacks,
-    where Python prints it as an ignored exception with a traceback and carries on; held until
-    the import is done, it stops the command as anywhere else.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-    previous = {
-        sig: signal.signal(sig, lambda number, frame: held.append(number))
-        for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if held:
-        raise Terminated() if held[0] == signal.SIGTERM else KeyboardInterrupt()
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where Ctrl-C would be so that writers unwind the same way (exit 143)."""
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
+def _stopped(e: KeyboardInterrupt, stderr: Console) -> int:
+    """The exit code of a run stopped by Ctrl-C or SIGTERM, said in one word."""
+    code = 143 if isinstance(e, Terminated) else 130  # 128 + SIGTERM or SIGINT
+    stderr.print("terminated" if code == 143 else "interrupted", soft_wrap=True)
+    if threading.active_count() > 1:
+        # Fetch threads may sit in a read for up to --timeout; nothing is left half-written
+        # (cache entries and output files are renamed into place), so leave at once.
+        sys.stdout.flush()
+        os._exit(code)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     stderr = Console(stderr=True, highlight=False, emoji=False)
+    try:
+        with deferred_interrupts():  # building the parser imports the options' modules
+            args = build_parser().parse_args(argv)
+    except KeyboardInterrupt as e:
+        return _stopped(e, stderr)
     run: Command = args.run
     on_term = None
     if threading.current_thread() is threading.main_thread():
-        on_term = signal.signal(signal.SIGTERM, _terminate)
+        on_term = signal.signal(signal.SIGTERM, terminate)
     try:
         return run(args)
     except TracelensError as e:
@@ -422,14 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stderr.print(f"[red]error:[/] {escape(visible(e))}", markup=True, soft_wrap=True)
         return e.exit_code
     except KeyboardInterrupt as e:
-        code = 143 if isinstance(e, Terminated) else 130  # 128 + SIGTERM or SIGINT
-        stderr.print("terminated" if code == 143 else "interrupted", soft_wrap=True)
-        if threading.active_count() > 1:
-            # Fetch threads may sit in a read for up to --timeout; nothing is left half-written
-            # (cache entries and output files are renamed into place), so leave at once.
-            sys.stdout.flush()
-            os._exit(code)
-        return code
+        return _stopped(e, stderr)
     except BrokenPipeError:
         # `tracelens ... | head`: the reader has gone, so stop quietly as Unix tools do; stdout
         # goes to /dev/null so the interpreter's last flush cannot fail again at exit.

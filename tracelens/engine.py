@@ -22,6 +22,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import forkserver, resource_tracker
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -55,6 +56,23 @@ def _run(step: Callable[..., R], args: tuple[Any, ...]) -> R:
     return step(_shard, *args)
 
 
+def _start_helpers_quietly() -> None:
+    """Start the fork server that forks the workers, and the resource tracker, with stderr on
+    /dev/null. A worker stopped while it starts (Ctrl-C, an error elsewhere) prints a traceback
+    of its own; the parent reports every error of a worker itself, from the worker's result."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+        forkserver.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def default_jobs() -> int:
     """The cores this process may use."""
     try:
@@ -83,6 +101,7 @@ class Engine:
         if self.jobs > 1:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["tracelens.engine"])
+            _start_helpers_quietly()
             self._pools = [
                 ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker)
                 for _ in range(self.jobs)
@@ -106,7 +125,9 @@ class Engine:
                 # shutdown() lets a running step finish; an interrupted run must stop now.
                 for process in list(getattr(pool, "_processes", {}).values()):
                     process.terminate()
-            pool.shutdown(wait=not cancel, cancel_futures=True)
+            # Waiting for the stopped workers takes no time, and lets the pool release its
+            # queues' semaphores (otherwise reported as leaked at exit).
+            pool.shutdown(wait=True, cancel_futures=True)
         self._pools = []
 
     def load(

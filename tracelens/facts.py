@@ -37,7 +37,20 @@ _CACHE_SYSTEMS = frozenset({"redis", "memcached", "valkey", "hazelcast", "ehcach
 
 _DNS_EXACT = frozenset({"dns.lookup", "http.dns", "resolve", "dns", "dns.resolve", "getaddrinfo"})
 _DNS_PREFIX = ("dns lookup", "dns.lookup", "dns resolve", "dns.resolve", "dns query", "dns.query")
-_CONNECT_EXACT = frozenset({"connect", "http.connect", "http.tls", "http.getconn", "tls", "ssl"})
+# Node's instrumentation-net names its spans `tcp.connect`, `tls.connect` and `ipc.connect`.
+_CONNECT_EXACT = frozenset(
+    {
+        "connect",
+        "http.connect",
+        "http.tls",
+        "http.getconn",
+        "tls",
+        "ssl",
+        "tcp.connect",
+        "tls.connect",
+        "ipc.connect",
+    }
+)
 _CONNECT_PREFIX = (
     "http.connect",
     "http.tls",
@@ -54,7 +67,12 @@ _CONNECT_PREFIX = (
 _SCOPE, _LIBRARY = "otel.scope.name", "otel.library.name"
 _SCOPE_KEYS = (_SCOPE, _LIBRARY)
 _CONNECT_SCOPES = frozenset(
-    {"System.Net.Sockets", "System.Net.Security", "System.Net.Http.Connections"}
+    {
+        "System.Net.Sockets",
+        "System.Net.Security",
+        "System.Net.Http.Connections",
+        "@opentelemetry/instrumentation-net",
+    }
 )
 
 
@@ -268,8 +286,11 @@ class TraceFacts:
     def callee(self, i: int) -> int:
         """The first child of a caller span (the server side of a call), or -1.
 
-        A caller is a CLIENT span with children, or, in traces without kinds (where readers
-        can only say UNSPECIFIED or INTERNAL), a span whose child belongs to another service.
+        A caller is a CLIENT span with children; a proxy's SERVER span whose first child is
+        the SERVER span of another service (an inbound sidecar or an ingress gateway handing
+        the request on: the wait between them is the callee's accept queue); or, in traces
+        without kinds (where readers can only say UNSPECIFIED or INTERNAL), a span whose child
+        belongs to another service.
         """
         return _callee(self.spans, self.tree.children, i)
 
@@ -281,6 +302,9 @@ def _callee(spans: tuple[Span, ...], children: tuple[tuple[int, ...], ...], i: i
     span = spans[i]
     if span.kind is SpanKind.CLIENT:
         return kids[0]
+    if span.kind is SpanKind.SERVER:
+        first = spans[kids[0]]
+        return kids[0] if first.kind is SpanKind.SERVER and first.service != span.service else -1
     if span.kind is SpanKind.UNSPECIFIED or span.kind is SpanKind.INTERNAL:
         first = spans[kids[0]]
         if first.service != span.service and first.kind in (

@@ -71,6 +71,8 @@ def contributors_frame(rows: Sequence[Contributor]) -> pd.DataFrame:
             c.slow_calls,
             c.baseline_calls,
             c.summary,
+            _ms(c.whatif_low_ns),
+            _ms(c.whatif_high_ns),
             note(c),
         )
         for c in rows

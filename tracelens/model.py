@@ -174,6 +174,24 @@ class Edits:
     head_gap_ns: Mapping[str, int] = field(default_factory=dict)  # new wait before first child
     gap_scale: Mapping[str, float] = field(default_factory=dict)  # scale the span's self time
     parallel: frozenset[str] = frozenset()  # these no longer wait for earlier siblings
+    # These start as soon as what they waited for ends: the wait in between (a retry's back-off)
+    # goes.
+    no_wait: frozenset[str] = frozenset()
+    # At most this many of a `parallel` span's group run at once (as many as the baseline ran
+    # them): the others wait for a turn.
+    parallel_width: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """Whether the edits change nothing."""
+        return not (
+            self.remove
+            or self.duration_ns
+            or self.head_gap_ns
+            or self.gap_scale
+            or self.parallel
+            or self.no_wait
+        )
 
     def merged(self, other: Edits) -> Edits:
         return Edits(
@@ -182,6 +200,8 @@ class Edits:
             head_gap_ns={**self.head_gap_ns, **other.head_gap_ns},
             gap_scale={**self.gap_scale, **other.gap_scale},
             parallel=self.parallel | other.parallel,
+            no_wait=self.no_wait | other.no_wait,
+            parallel_width={**self.parallel_width, **other.parallel_width},
         )
 
 
@@ -234,6 +254,8 @@ CONTRIBUTOR_COLUMNS: tuple[str, ...] = (
     "slow_calls",
     "baseline_calls",
     "summary",
+    "whatif_low_ms",
+    "whatif_high_ms",
 )
 
 
@@ -264,6 +286,14 @@ class Contributor:
     slow_calls: float = 0.0  # mean calls on the path per slow trace
     baseline_calls: float = 0.0
     summary: str = ""
+    whatif_low_ns: float | None = None  # 95% bootstrap interval of whatif_p90_ns
+    whatif_high_ns: float | None = None
+
+    @property
+    def fix_name(self) -> str:
+        """`dns · web: GET /x`: how `Report.whatif_together` names the row's fix."""
+        where = f"{self.service}: {self.operation}"
+        return f"{self.pattern} · {where}" if self.pattern else where
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +336,15 @@ class Sampling:
 
 
 @dataclass(frozen=True, slots=True)
+class PageShare:
+    """One page of a route and its traces in the slow set and the baseline (pages.py)."""
+
+    page: str
+    slow: int
+    baseline: int
+
+
+@dataclass(frozen=True, slots=True)
 class Selection:
     """What was analysed: the route, what matched it, the window and the two sets."""
 
@@ -318,12 +357,23 @@ class Selection:
     slow_trace_ids: tuple[str, ...]
     baseline_trace_ids: tuple[str, ...]
     baseline_window: tuple[int, int] | None = None  # before/after mode
+    baseline_band: str = ""  # before/after mode: which of its requests (bands.py); "" otherwise
     traces_total: int = 0
     skipped: Mapping[str, int] = field(default_factory=dict)  # reason -> traces left out
     left_out: tuple[LeftOut, ...] = ()  # everything left out, by unit: files, lines, traces, spans
     traces_read: int = 0  # traces read from the input, in the windows or not
     files_read: int = 0  # files they were read from (0: not from files)
     sampling: Sampling | None = None  # set when the traces came from a tracing backend
+    sample_level: int = 0  # > 0: 1 in 2**sample_level traces, by trace id, held to `max_spans`
+    max_spans: int = 0  # the budget of spans held at once (--max-spans)
+    # The pages behind the route when it serves several (pages.py); the baseline is weighted to
+    # the slow set's mix of them. () when it serves one.
+    pages: tuple[PageShare, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        """Whether some of what was read was left out or sampled away."""
+        return bool(self.left_out) or self.sample_level > 0
 
 
 @dataclass(frozen=True, slots=True)

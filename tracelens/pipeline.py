@@ -23,22 +23,26 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import numpy as np
 
+from tracelens import bands
 from tracelens.answer import Report
 from tracelens.attribution import baseline_weights, claims_from, dense_times, rank, too_small
+from tracelens.bands import BANDS, SAME, slow_band
 from tracelens.baseline import merge_profile
+from tracelens.budget import MAX_SPANS, MAX_SPANS_PER_TRACE, run_cut
 from tracelens.detectors import Detector, default_detectors
 from tracelens.engine import Engine, default_jobs, workers_can_start
 from tracelens.errors import SourceError, UsageError
 from tracelens.model import (
     Contributor,
     LeftOut,
+    PageShare,
     ReadIssue,
     RouteStats,
     Selection,
@@ -55,7 +59,6 @@ from tracelens.sources.files import FileSource
 from tracelens.stages import (
     BEFORE,
     CURRENT,
-    MAX_SPANS_PER_TRACE,
     Brief,
     Scope,
     claims_of,
@@ -63,13 +66,16 @@ from tracelens.stages import (
     detect_in,
     drop_loose,
     examples_of,
+    held_counts,
+    keep_sample,
     profile_of,
     take_parts,
     whatif_of,
 )
-from tracelens.whatif import whatif_p90
+from tracelens.whatif import whatif_interval, whatif_p90
 
 Progress = Callable[[int], None]  # called with the number of traces read so far
+PLAIN_WHATIFS = 5  # plain operations whose what-if is replayed, biggest first
 PARALLEL_BYTES = 16 << 20  # smaller inputs are read in this process: workers cost a start-up
 
 
@@ -93,6 +99,8 @@ def slowest(
     fetch_progress: FetchProgress | None = None,
     jobs: int | None = 1,
     max_spans_per_trace: int = MAX_SPANS_PER_TRACE,
+    max_spans: int = MAX_SPANS,
+    baseline_band: str = SAME,
 ) -> Report:
     """Explain what makes the route's slow requests slow, against its baseline requests.
 
@@ -100,9 +108,16 @@ def slowest(
     sample of `sample` traces. `jobs` worker processes read and analyse trace files big enough to
     gain from them (None: one per core); the answer is the same for any number. A trace with more
     than `max_spans_per_trace` spans, and a fragment whose root span was lost, are left out and
-    counted (`Selection.left_out`).
+    counted (`Selection.left_out`). When the traces would hold more than `max_spans` spans (each
+    trace counting 8 more for its own records), a uniform sample of them by trace id is analysed,
+    the same for any `jobs` (`Selection.sample_level`; budget.py).
+    With a `baseline_window`, the baseline is its requests in the same band as the slow set by
+    default (`baseline_band`: "same", "typical" for those at or below `baseline`, or "all";
+    bands.py).
     `timings`, when given, receives the seconds spent in each stage (bench/slowest.py).
     """
+    if baseline_band not in BANDS:
+        raise UsageError(f"baseline band {baseline_band!r}: use one of {', '.join(BANDS)}")
     clock = _Stopwatch(timings)
     # Analyses hold millions of small objects that never form cycles; collecting them repeatedly
     # while they are being built, and again while every later stage allocates, costs more than
@@ -112,7 +127,11 @@ def slowest(
     try:
         src = as_source(source)
         scope = Scope(
-            RouteMatcher(route) if route else None, window, baseline_window, max_spans_per_trace
+            RouteMatcher(route) if route else None,
+            window,
+            baseline_window,
+            max_spans_per_trace,
+            max_spans,
         )
         with Engine(_jobs_for(src, jobs)) as engine:
             remote = None
@@ -128,14 +147,16 @@ def slowest(
                     sample=sample,
                     seed=seed,
                     progress=fetch_progress,
+                    baseline_band=baseline_band,
                 )
                 remote = read_remote(src, gathered)
                 window = remote.window
                 # The backend chose the traces by their root's start: no first-span filter.
                 scope = replace(scope, window=None, baseline_window=None)
                 briefs = engine.add(remote.traces, 0, scope)
+                briefs, cut = _sampled(engine, briefs, scope)
                 briefs = [_in_windows(b, window, baseline_window) for b in briefs]
-                read = _Read(briefs, list(remote.issues), len(briefs), 0)
+                read = _Read(briefs, list(remote.issues), len(remote.traces), 0, cut, max_spans)
             else:
                 read = _read(engine, src, scope, progress)
             return _explain(
@@ -153,6 +174,7 @@ def slowest(
                 resamples=resamples,
                 clock=clock,
                 remote=remote,
+                baseline_band=baseline_band,
             )
     finally:
         if gc_was_enabled:
@@ -175,6 +197,7 @@ def _explain(
     resamples: int,
     clock: _Stopwatch,
     remote: RemoteRead | None = None,
+    baseline_band: str = SAME,
 ) -> Report:
     clock.lap("read + tree + critical path")
     briefs = [b for b in read.briefs if not b.left_out]
@@ -202,14 +225,8 @@ def _explain(
         if not slow or not base:
             raise UsageError("no fetched trace of the route is in the slow set or the baseline")
     else:
-        durations = np.array([b.duration_ns for b in current], dtype=np.float64)
-        cut = float(np.percentile(durations, percentile))
-        slow = [b for b in current if b.duration_ns >= cut]
-        if before is None:
-            base_cut = float(np.percentile(durations, baseline))
-            base = [b for b in current if b.duration_ns <= base_cut]
-        else:
-            base = before
+        slow, _ = slow_band(current, percentile)
+        base = _like_pages(current, before, percentile, baseline, baseline_band)
     weights = remote.weights if remote is not None and sampled else None
     slow_ids = frozenset(b.trace_id for b in slow)
     base_ids = frozenset(b.trace_id for b in base)
@@ -235,20 +252,25 @@ def _explain(
             [b.trace_id for b in slow],
         )
         strata = None
-        if base and len({b.route for b in (*slow, *base)}) > 1:
+        if base and len({b.page for b in (*slow, *base)}) > 1:
             # Each page counts as much in the baseline as among the slow traces (attribution.py).
-            strata = baseline_weights([b.route for b in slow], [b.route for b in base])
+            strata = baseline_weights([b.page for b in slow], [b.page for b in base])
         contributors = rank(
             times, claims.summaries, seed=seed, resamples=resamples, top=top, base_weights=strata
         )
     clock.lap("attribution + bootstrap")
     durations_of = {b.trace_id: b.duration_ns for b in current}
-    fixes = {_label(c): [(c.pattern, c.service, c.operation)] for c in contributors if c.pattern}
-    rewritten = _rewritten(engine.run(whatif_of, fixes, current_ids))
+    # Every pattern's fix, and the biggest plain operations at their baseline cost (each costs a
+    # replay of most traces, so only those a reader looks at first).
+    plain = [c for c in contributors if not c.pattern and c.excess_ns > 0][:PLAIN_WHATIFS]
+    fixes = {
+        c.fix_name: [(c.pattern, c.service, c.operation)]
+        for c in contributors
+        if c.pattern or c in plain
+    }
+    rewritten = _rewritten(engine.run(whatif_of, fixes, current_ids, profile))
     contributors = tuple(
-        replace(c, whatif_p90_ns=whatif_p90(durations_of, rewritten[_label(c)], 90, weights))
-        if rewritten.get(_label(c))
-        else replace(c, whatif_p90_ns=None)
+        _with_whatif(c, durations_of, rewritten.get(c.fix_name), weights, seed, resamples)
         for c in contributors
     )
     clock.lap("what-if")
@@ -285,7 +307,8 @@ def _explain(
         start_ns=window.start_ns if window else None,
         end_ns=window.end_ns if window else None,
         percentile=percentile,
-        baseline_percentile=baseline if before is None else 100.0,
+        baseline_percentile=baseline,
+        baseline_band=baseline_band if before is not None else "",
         slow_trace_ids=tuple(sorted(slow_ids)),
         baseline_trace_ids=tuple(sorted(base_ids)),
         baseline_window=(
@@ -299,6 +322,9 @@ def _explain(
         left_out=left_out,
         traces_read=read.traces,
         files_read=read.files,
+        pages=_page_mix(slow, base),
+        sample_level=read.sample_level,
+        max_spans=read.max_spans,
     )
     if remote is not None and sampled and remote.baseline_stats is not None:
         baseline_stats: RouteStats | None = remote.baseline_stats
@@ -324,7 +350,7 @@ def _explain(
         warnings=tuple(f"{i.origin}: {i.message}" for i in issues[:20]),
         too_small=too_small(len(slow), len(base)),
         whatif_together_p90_ns=together,
-        whatif_together=tuple(_label(c) for c in helpful) if together is not None else (),
+        whatif_together=tuple(c.fix_name for c in helpful) if together is not None else (),
     )
     clock.lap("report")
     return report
@@ -384,6 +410,8 @@ class _Read:
     issues: list[ReadIssue]
     traces: int
     files: int
+    sample_level: int = 0  # the sampling cut (budget.py): 0 when every trace was analysed
+    max_spans: int = MAX_SPANS  # the budget it kept to
 
 
 def _read(engine: Engine, src: Source, scope: Scope, progress: Progress | None) -> _Read:
@@ -395,14 +423,36 @@ def _read(engine: Engine, src: Source, scope: Scope, progress: Progress | None) 
         if failed and len(failed) == len(mapped):
             more = f" (and {len(failed) - 1} more unreadable files)" if len(failed) > 1 else ""
             raise SourceError(f"{failed[0]}{more}")
-        briefs, rejoined = _joined(engine, [b for m in mapped for b in m.briefs], scope)
+        # The sample is cut before the parts of split traces are joined, so that no trace is
+        # joined from parts of which one fell out of the sample in one shard, and again after.
+        briefs, _ = _sampled(engine, [b for m in mapped for b in m.briefs], scope)
+        briefs, rejoined = _joined(engine, briefs, scope)
+        briefs, cut = _sampled(engine, briefs, scope)
         traces = sum(m.traces for m in mapped) - rejoined
         files = len({m.file for m in mapped if m.file and m.failed is None})
-        return _Read(briefs, issues, traces, files)
+        return _Read(briefs, issues, traces, files, cut, scope.max_held)
     # A source can narrow its reads to one window; with two windows it must give both.
     window = scope.window if scope.baseline_window is None else None
-    briefs = engine.add(src.traces(window), 0, scope)
-    return _Read(briefs, list(src.issues), len(briefs), 0)
+    counted: list[int] = []
+    briefs = engine.add(_counting(src.traces(window), counted), 0, scope)
+    briefs, cut = _sampled(engine, briefs, scope)
+    read = counted[0] if counted else len(briefs)
+    return _Read(briefs, list(src.issues), read, 0, cut, scope.max_held)
+
+
+def _counting(traces: Iterable[Trace], counted: list[int]) -> Iterator[Trace]:
+    n = 0
+    for trace in traces:
+        n += 1
+        yield trace
+    counted.append(n)
+
+
+def _sampled(engine: Engine, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
+    """The briefs of the run's sample and its cut (budget.py); every shard keeps just those."""
+    cut = run_cut(engine.run(held_counts), scope.max_held)
+    engine.run(keep_sample, cut)
+    return [b for b in briefs if b.level >= cut], cut
 
 
 def _joined(engine: Engine, briefs: list[Brief], scope: Scope) -> tuple[list[Brief], int]:
@@ -472,8 +522,11 @@ def _select_route(
     for b in briefs:
         if b.entry is None or not b.period:
             continue
-        (before if b.period == BEFORE else current).append(b)
-        matched[b.entry] += 1
+        if b.period == BEFORE:
+            before.append(b)
+        else:
+            current.append(b)
+            matched[b.entry] += 1  # the requests of the window the report explains
     if not current:
         known = Counter(b.route for b in briefs)
         listing = ", ".join(f"{n} ({c})" for n, c in known.most_common(8))
@@ -495,6 +548,41 @@ def _stats(briefs: Sequence[Brief] | None, slo_ns: int | None) -> RouteStats:
     return RouteStats(int(durations.size), float(p50), float(p90), float(p99), slo_ns)
 
 
+def _like_pages(
+    current: Sequence[Brief],
+    before: Sequence[Brief] | None,
+    percentile: float,
+    baseline: float,
+    band: str,
+) -> list[Brief]:
+    """The baseline, drawn page by page when the route serves several (pages.py): each page's
+    own typical requests (or its band of the baseline window), so that the heavy pages that fill
+    the slow set are compared with their own kind, not with the light pages below the median."""
+    pages = sorted({b.page for b in (*current, *(before or ()))})
+    if len(pages) < 2:
+        return bands.baseline_band(current, before, percentile, baseline, band)
+    out: list[Brief] = []
+    for page in pages:
+        now = [b for b in current if b.page == page]
+        then = None if before is None else [b for b in before if b.page == page]
+        if then if then is not None else now:
+            out += bands.baseline_band(now, then, percentile, baseline, band)
+    return sorted(out, key=_start_and_id)
+
+
+def _page_mix(slow: Sequence[Brief], base: Sequence[Brief]) -> tuple[PageShare, ...]:
+    """Each page's traces among the slow and the baseline ones, most slow first; () for one page."""
+    slow_pages, base_pages = Counter(b.page for b in slow), Counter(b.page for b in base)
+    if len(slow_pages | base_pages) < 2:
+        return ()
+    return tuple(
+        PageShare(page, slow_pages[page], base_pages[page])
+        for page in sorted(
+            slow_pages | base_pages, key=lambda p: (-slow_pages[p], -base_pages[p], p)
+        )
+    )
+
+
 def _summary(b: Brief, group: str) -> TraceSummary:
     return TraceSummary(
         trace_id=b.trace_id,
@@ -509,10 +597,22 @@ def _summary(b: Brief, group: str) -> TraceSummary:
     )
 
 
-def _label(c: Contributor) -> str:
-    return (
-        f"{c.pattern} · {c.service}: {c.operation}" if c.pattern else f"{c.service}: {c.operation}"
+def _with_whatif(
+    c: Contributor,
+    durations_of: Mapping[str, int],
+    rewritten: Mapping[str, int] | None,
+    weights: Mapping[str, float] | None,
+    seed: int,
+    resamples: int,
+) -> Contributor:
+    """The contributor with its what-if p90 and interval; None when no fix is modelled."""
+    if not rewritten:
+        return replace(c, whatif_p90_ns=None, whatif_low_ns=None, whatif_high_ns=None)
+    low, high = whatif_interval(
+        durations_of, rewritten, seed=seed, resamples=resamples, weights=weights
     )
+    p90 = whatif_p90(durations_of, rewritten, 90, weights)
+    return replace(c, whatif_p90_ns=p90, whatif_low_ns=low, whatif_high_ns=high)
 
 
 def _nearest(briefs: Sequence[Brief], target_ns: float) -> Brief | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tracelens.bands import SAME
 from tracelens.errors import SourceError, UsageError
 from tracelens.model import ReadIssue, RouteStats, Sampling, Trace
 from tracelens.sampling import FetchPlan, plan_fetch
@@ -122,6 +123,7 @@ def gather(
     sample: int,
     seed: int,
     progress: FetchProgress | None = None,
+    baseline_band: str = SAME,
 ) -> Gathered:
     """List the route's requests, plan what to fetch (sampling.py) and fetch it.
 
@@ -151,6 +153,7 @@ def gather(
         baseline=baseline,
         sample=sample,
         seed=seed,
+        band=baseline_band,
     )
     whole = {**listed.traces, **(before.traces if before else {})}
     wanted = plan.ids

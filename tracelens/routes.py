@@ -59,7 +59,7 @@ def _ranked_names(span: Span) -> list[tuple[int, str]]:
             names.append((2, path_template(match.group(1) if match else value)))
             break
     name = span.name
-    if _is_generic(name):
+    if is_generic(name):
         names.append((0, name))
     else:
         tail = name.split(" ", 1)[-1]
@@ -74,7 +74,8 @@ def _strength(span: Span) -> int:
     return max(strength for strength, _ in _ranked_names(span))
 
 
-def _is_generic(name: str) -> bool:
+def is_generic(name: str) -> bool:
+    """Whether a span or route name says nothing of the page (`/*`, `GET`, `graphql`)."""
     return bool(_GENERIC.match(name.strip()))
 
 
@@ -82,7 +83,7 @@ def display_route(span: Span) -> str:
     """The name a route listing shows for an entry span: method + route when both are known."""
     attrs = span.attributes
     names = route_names(span)
-    best = next((n for n in names if not _is_generic(n)), names[0])
+    best = next((n for n in names if not is_generic(n)), names[0])
     method = attrs.get("http.request.method") or attrs.get("http.method")
     if isinstance(method, str) and best.startswith("/") and not best.upper().startswith(method):
         return f"{method} {best}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tracelens.bands import SAME, baseline_band, cut_of, slow_band
 from tracelens.sources import RequestSummary
 
 
@@ -43,19 +44,20 @@ def plan_fetch(
     baseline: float,
     sample: int,
     seed: int,
+    band: str = SAME,
 ) -> FetchPlan:
     """Slow set: listed requests at or above `percentile`. Baseline: a sample of `sample` of the
-    others at or below `baseline` (or of every request of the `before` window)."""
-    durations = np.array([s.duration_ns for s in listed], dtype=np.float64)
-    cut = float(np.percentile(durations, percentile))
-    slow = frozenset(s.trace_id for s in listed if s.duration_ns >= cut)
+    others at or below `baseline`, or of the `before` window's requests in the `band` (bands.py)."""
+    in_slow, cut = slow_band(listed, percentile)
+    slow = frozenset(s.trace_id for s in in_slow)
     rng = np.random.default_rng(seed)
     others = [s for s in listed if s.duration_ns < cut]
     sampled = _sample(others, sample, rng)
     if before is None:
-        base_cut = float(np.percentile(durations, baseline))
+        base_cut = cut_of(listed, baseline)
         base = [s for s in sampled if s.duration_ns <= base_cut]
     else:
+        before = baseline_band(listed, before, percentile, baseline, band)
         base = _sample(before, sample, rng)
     return FetchPlan(
         slow_ids=slow,

@@ -21,19 +21,20 @@ from dataclasses import dataclass, field, replace
 from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.attribution import ClaimRow, Claims, claim_rows, trace_contributions
 from tracelens.baseline import Baseline, ProfilePart, profile_part
+from tracelens.budget import MAX_SPANS, MAX_SPANS_PER_TRACE, Budget, level_of
 from tracelens.detectors import Detector, detect_all
 from tracelens.errors import SourceError
 from tracelens.facts import trace_facts
 from tracelens.model import Finding, ProblemKind, ReadIssue, Segment, Span, Trace
+from tracelens.pages import page_of
 from tracelens.readers.pieces import Piece, read_piece
 from tracelens.readers.stream import unreadable
 from tracelens.routes import RouteMatcher, display_route
 from tracelens.sources import Window
-from tracelens.whatif import edits_by_key, merged_edits, whatif_duration_ns
+from tracelens.whatif import edits_by_key, merged_edits, typical_edits, whatif_duration_ns
 
 Key = tuple[str, str, str]  # (pattern, service, operation), as attribution.Key
 CURRENT, BEFORE = "current", "before"
-MAX_SPANS_PER_TRACE = 1_000_000  # --max-spans-per-trace's default
 TOO_MANY_SPANS = "more spans than --max-spans-per-trace"
 FRAGMENT = "fragment: every span's parent is missing (its root span was lost)"
 
@@ -46,6 +47,7 @@ class Scope:
     window: Window | None = None
     baseline_window: Window | None = None
     max_spans: int = MAX_SPANS_PER_TRACE  # a trace with more spans is left out, counted
+    max_held: int = MAX_SPANS  # past it, a shard keeps a sample of its traces (budget.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class Brief:
     clock_shifts: int
     left_out: str = ""  # why the trace is not analysed although read (FRAGMENT, too many spans)
     spans: int = 0  # how many it has, when left out
+    level: int = 64  # its sampling level (budget.py): in the run's sample when >= the cut
+    page: str = ""  # the page it served (pages.py), for comparing like pages with like
 
     @property
     def analysed(self) -> bool:
@@ -79,6 +83,25 @@ class Shard:
     analyses: list[TraceAnalysis] = field(default_factory=list)
     pieces: list[int] = field(default_factory=list)  # the piece each analysis was read from
     loose: list[tuple[int, Trace]] = field(default_factory=list)
+    budget: Budget | None = None  # what it holds, by sampling level; set by the first map step
+
+    def hold(self, level: int, spans: int) -> None:
+        """Count a trace as held (analysed or kept aside); past the budget, drop the traces
+        below the cut it rises to."""
+        assert self.budget is not None
+        if self.budget.hold(level, spans):
+            self.drop_below(self.budget.cut)
+
+    def drop_below(self, cut: int) -> None:
+        """Forget the traces of a sampling level below `cut`."""
+        kept = [
+            (n, a)
+            for n, a in zip(self.pieces, self.analyses, strict=True)
+            if level_of(a.trace.trace_id) >= cut
+        ]
+        self.pieces = [n for n, _ in kept]
+        self.analyses = [a for _, a in kept]
+        self.loose = [(n, t) for n, t in self.loose if level_of(t.trace_id) >= cut]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +119,7 @@ def _in(window: Window | None, t_ns: int) -> bool:
     return window is None or window.contains(t_ns)
 
 
-def _left_out(trace: Trace, number: int, why: str, first_ns: int) -> Brief:
+def _left_out(trace: Trace, number: int, why: str, first_ns: int, level: int) -> Brief:
     """The brief of a trace that is read but not analysed, so that it is counted."""
     return Brief(
         trace_id=trace.trace_id,
@@ -112,6 +135,7 @@ def _left_out(trace: Trace, number: int, why: str, first_ns: int) -> Brief:
         clock_shifts=0,
         left_out=why,
         spans=len(trace.spans),
+        level=level,
     )
 
 
@@ -128,31 +152,42 @@ def map_traces(
     is not analysed is kept aside as it may be part of a trace split over pieces.
 
     A fragment (no span of it has its parent in the trace: the root was lost) and a trace over
-    `scope.max_spans` are not analysed: their briefs say why (`Brief.left_out`). `counted`, when
-    given, gets the number of traces read appended.
+    `scope.max_spans` are not analysed: their briefs say why (`Brief.left_out`). Past the budget
+    of `scope.max_held` spans, a trace below the shard's sampling cut is read and counted but
+    neither analysed nor briefed (budget.py). `counted`, when given, gets the number of traces
+    read appended.
     """
     briefs: list[Brief] = []
     window, before = scope.window, scope.baseline_window
+    if shard.budget is None:
+        shard.budget = Budget(scope.max_held)
+    budget = shard.budget
+
+    def keep_aside(trace: Trace, level: int) -> None:
+        if loose:
+            shard.loose.append((number, trace))
+            shard.hold(level, len(trace.spans))
+
     read = 0
     for trace in traces:
         read += 1
         if not trace.spans:
             continue
+        level = level_of(trace.trace_id)
+        if level < budget.cut:  # out of the sample (budget.py): counted as read, not analysed
+            continue
         first_ns = min(s.start_ns for s in trace.spans)
         if not (_in(window, first_ns) or (before is not None and before.contains(first_ns))):
-            if loose:
-                shard.loose.append((number, trace))
+            keep_aside(trace, level)
             continue
         if len(trace.spans) > scope.max_spans:
-            briefs.append(_left_out(trace, number, TOO_MANY_SPANS, first_ns))
-            if loose:
-                shard.loose.append((number, trace))
+            briefs.append(_left_out(trace, number, TOO_MANY_SPANS, first_ns, level))
+            keep_aside(trace, level)
             continue
         a = analyze_trace(trace, with_facts=False)
         if any(p.kind is ProblemKind.NO_ROOT for p in a.tree.problems):
-            briefs.append(_left_out(trace, number, FRAGMENT, first_ns))
-            if loose:
-                shard.loose.append((number, trace))
+            briefs.append(_left_out(trace, number, FRAGMENT, first_ns, level))
+            keep_aside(trace, level)
             continue
         root = a.tree.root_span
         entry = scope.matcher.match(a.tree) if scope.matcher else a.route[1]
@@ -174,13 +209,16 @@ def map_traces(
             critical_path_ns=sum(s.end_ns - s.start_ns for s in a.path),
             problems=len(a.tree.problems),
             clock_shifts=len(a.tree.shifts),
+            level=level,
+            page=page_of(a.tree, entry) if entry is not None else "",
         )
         briefs.append(brief)
         if brief.analysed:
             shard.analyses.append(replace(a, facts=trace_facts(a.tree, a.path)))
             shard.pieces.append(number)
-        elif loose:
-            shard.loose.append((number, trace))
+            shard.hold(level, len(trace.spans))
+        else:
+            keep_aside(trace, level)
     if counted is not None:
         counted.append(read)
     return briefs
@@ -219,6 +257,19 @@ def take_parts(shard: Shard, trace_ids: frozenset[str]) -> list[tuple[int, Trace
     shard.pieces = [n for n, _ in kept]
     shard.analyses = [a for _, a in kept]
     return taken
+
+
+def held_counts(shard: Shard) -> tuple[int, list[int]]:
+    """The shard's sampling cut and what it held by level (budget.run_cut reads them)."""
+    budget = shard.budget or Budget(MAX_SPANS)
+    return budget.cut, budget.units
+
+
+def keep_sample(shard: Shard, cut: int) -> None:
+    """Keep only the traces in the run's sample: those of level `cut` and above."""
+    if shard.budget is not None and cut > shard.budget.cut:
+        shard.budget.raise_to(cut)
+        shard.drop_below(cut)
 
 
 def drop_loose(shard: Shard) -> None:
@@ -271,20 +322,29 @@ def contributions_of(
 
 
 def whatif_of(
-    shard: Shard, fixes: Mapping[str, Sequence[Key]], trace_ids: frozenset[str]
+    shard: Shard,
+    fixes: Mapping[str, Sequence[Key]],
+    trace_ids: frozenset[str],
+    profile: Baseline | None = None,
 ) -> dict[str, dict[str, int]]:
-    """For each fix (a name -> the pattern keys it fixes at once), the new duration of each of
-    these traces that the fix's findings edit (whatif.py)."""
+    """For each fix (a name -> the keys it fixes at once), the new duration of each of these
+    traces that the fix edits (whatif.py): a pattern's findings, or, for a plain operation
+    (pattern ""), the operation at its cost in the baseline `profile`."""
     out: dict[str, dict[str, int]] = {fix: {} for fix in fixes}
+    plain = any(not k[0] for keys in fixes.values() for k in keys) and profile is not None
     for a in shard.analyses:
         trace_id = a.trace.trace_id
-        if trace_id not in trace_ids or not a.findings:
+        if trace_id not in trace_ids or not (a.findings or plain):
             continue
-        edits_of = edits_by_key(a.findings, (trace_id,))
+        edits_of = edits_by_key(a.findings, (trace_id,)) if a.findings else {}
         for fix, keys in fixes.items():
-            merged = merged_edits(edits_of, keys)
-            if merged:
-                out[fix][trace_id] = whatif_duration_ns(a, merged[trace_id])
+            edits = merged_edits(edits_of, keys).get(trace_id)
+            for key in keys:
+                if not key[0] and profile is not None:
+                    typical = typical_edits(a, key, profile)
+                    edits = typical if edits is None else edits.merged(typical)
+            if edits is not None and not edits.empty:
+                out[fix][trace_id] = whatif_duration_ns(a, edits)
     return out
 
 

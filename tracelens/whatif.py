@@ -25,7 +25,9 @@ children are placed in start order, and each child waits for what it waited for 
   span's length and drops its subtree; `head_gap_ns` overrides h; `gap_scale` scales the span's
   self-time gaps (h, g, t, or the whole length of a leaf); `parallel` spans stop waiting for each
   other: every member of the group starts where the group's first member starts, and a later
-  sibling waits for the slowest of them.
+  sibling waits for the slowest of them; with `parallel_width` k, at most k members run at once
+  and each further one starts as the earliest running one ends; `no_wait` spans start as soon as
+  their predecessors end (a retry's back-off wait after a removed attempt goes).
 
 With no edits the replay reproduces every span's start and end exactly.
 """
@@ -40,7 +42,8 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 import msgspec
 import numpy as np
 
-from tracelens.analysis import TraceAnalysis
+from tracelens.analysis import TraceAnalysis, facts_of
+from tracelens.baseline import Baseline
 from tracelens.critical_path import critical_path
 from tracelens.graph import SYNTHETIC_ROOT_ID, SpanTree, build_tree
 from tracelens.model import Edits, Finding, Span, Trace
@@ -54,12 +57,6 @@ def _scaled(gap_ns: int, scale: float) -> int:
     return round(gap_ns * scale) if gap_ns > 0 and scale != 1.0 else gap_ns
 
 
-def _is_empty(edits: Edits) -> bool:
-    return not (
-        edits.remove or edits.duration_ns or edits.head_gap_ns or edits.gap_scale or edits.parallel
-    )
-
-
 class _Frame:
     """A span whose children are being placed; the stack of these replaces recursion."""
 
@@ -68,6 +65,7 @@ class _Frame:
         "block_orig",
         "group_start",
         "i",
+        "lanes",
         "pos",
         "pred_end",
         "pred_orig",
@@ -83,6 +81,7 @@ class _Frame:
         self.pred_orig: int | None = None  # latest original end among predecessors so far
         self.pred_end: int | None = None  # latest new end among predecessors so far
         self.group_start: int | None = None  # new start of the first `parallel` child
+        self.lanes: list[int] = []  # new ends of the width-capped `parallel` children, a heap
         self.block_orig: int | None = None  # latest original end of children ending inside
         self.block_end: int | None = None  # ... and the latest new end among those
 
@@ -99,6 +98,8 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
     heads = {index[s]: h for s, h in edits.head_gap_ns.items() if s in index}
     scales = {index[s]: x for s, x in edits.gap_scale.items() if s in index}
     parallel = {index[s] for s in edits.parallel if s in index}
+    widths = {index[s]: w for s, w in edits.parallel_width.items() if s in index and w > 0}
+    no_wait = {index[s] for s in edits.no_wait if s in index}
     new_start = [0] * n
     new_end = [0] * n
     kept: list[int] = []
@@ -136,7 +137,7 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
                 end = f.block_end + _scaled(parent.end_ns - f.block_orig, scale)
             new_end[f.i] = end
             if stack:
-                _placed(stack[-1], spans, f.i, end)
+                _placed(stack[-1], spans, f.i, end, f.i in widths)
             continue
         c = kids[f.pos]
         f.pos += 1
@@ -148,8 +149,11 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
             f.pred_end = end if f.pred_end is None else max(f.pred_end, end)
         if c in parallel and f.group_start is not None:
             start = f.group_start
+            if c in widths and len(f.lanes) >= widths[c]:  # wait for a member to finish
+                start = max(start, heapq.heappop(f.lanes))
         elif f.pred_orig is not None and f.pred_end is not None:
-            start = f.pred_end + _scaled(child.start_ns - f.pred_orig, scales.get(f.i, 1.0))
+            wait = 0 if c in no_wait else child.start_ns - f.pred_orig
+            start = f.pred_end + _scaled(wait, scales.get(f.i, 1.0))
         else:
             first = spans[kids[0]].start_ns
             head = heads.get(f.i)
@@ -160,7 +164,7 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
             f.group_start = start
         sub = enter(c, start)
         if sub is None:
-            _placed(f, spans, c, new_end[c])
+            _placed(f, spans, c, new_end[c], c in widths)
         else:
             stack.append(sub)
 
@@ -176,10 +180,12 @@ def replay(tree: SpanTree, edits: Edits) -> Trace:
     return Trace(trace_id=tree.trace_id, spans=tuple(out), origin=REPLAY_ORIGIN)
 
 
-def _placed(f: _Frame, spans: Sequence[Span], c: int, end: int) -> None:
+def _placed(f: _Frame, spans: Sequence[Span], c: int, end: int, capped: bool) -> None:
     """Record a placed child: later siblings may wait for it; it may decide the parent's end."""
     child = spans[c]
     heapq.heappush(f.waiting, (child.end_ns, end))
+    if capped:
+        heapq.heappush(f.lanes, end)
     if child.end_ns <= spans[f.i].end_ns:
         if f.block_orig is None or child.end_ns > f.block_orig:
             f.block_orig = child.end_ns
@@ -188,7 +194,7 @@ def _placed(f: _Frame, spans: Sequence[Span], c: int, end: int) -> None:
 
 def whatif_duration_ns(analysis: TraceAnalysis, edits: Edits) -> int:
     """The trace's duration after `edits`: the sum of the rewritten trace's critical path."""
-    if _is_empty(edits):
+    if edits.empty:
         return sum(s.end_ns - s.start_ns for s in analysis.path)
     rewritten = replay(analysis.tree, edits)
     if not rewritten.spans:
@@ -221,11 +227,91 @@ def whatif_p90(
     return float(np.percentile(values, q))
 
 
+def whatif_interval(
+    durations_ns: Mapping[str, int],
+    rewritten: Mapping[str, int],
+    *,
+    seed: int,
+    resamples: int,
+    q: float = 90,
+    weights: Mapping[str, float] | None = None,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """The `level` bootstrap interval of `whatif_p90`: the route's requests resampled with
+    replacement, each with its duration as fixed, and the q-th percentile of each resample.
+    (nan, nan) when empty. Seeded, so that the same run gives the same interval."""
+    n = len(durations_ns)
+    if n == 0:
+        return math.nan, math.nan
+    values = np.fromiter((rewritten.get(t, d) for t, d in durations_ns.items()), np.float64, n)
+    rng = np.random.default_rng(seed)
+    if weights is None:
+        drawn = _resampled_percentiles(np.sort(values), q, resamples, rng)
+    else:  # a sampled backend: each trace stands for `weight` requests
+        w = np.fromiter((weights.get(t, 1.0) for t in durations_ns), np.float64, n)
+        rows = (rng.integers(0, n, n) for _ in range(resamples))
+        drawn = np.array(
+            [np.percentile(values[r], q, weights=w[r], method="inverted_cdf") for r in rows]
+        )
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(drawn, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _resampled_percentiles(
+    ordered: np.ndarray, q: float, resamples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """numpy's linear q-th percentile of `resamples` bootstrap resamples of the sorted values,
+    drawn exactly without building the resamples: it interpolates between a resample's k-th and
+    (k+1)-th smallest values, and the k-th smallest of n draws from the values is the value at
+    the k-th smallest of n uniforms, which is Beta(k, n + 1 - k); the next one lies a
+    Beta(1, n - k) share of the rest above it. O(resamples), whatever the number of requests."""
+    n = len(ordered)
+    if n == 1:
+        return np.full(resamples, ordered[0])
+    h = (n - 1) * q / 100
+    k = math.floor(h)  # 0-based: the resample's (k + 1)-th smallest, then the next
+    frac = h - k
+    u = rng.beta(k + 1, n - k, resamples)
+    v = u + (1 - u) * rng.beta(1, n - k - 1, resamples) if k + 1 < n else u
+    low: np.ndarray = ordered[np.minimum((u * n).astype(np.int64), n - 1)]
+    high: np.ndarray = ordered[np.minimum((v * n).astype(np.int64), n - 1)]
+    return np.asarray(low + frac * (high - low))
+
+
+def typical_edits(analysis: TraceAnalysis, key: Key, profile: Baseline) -> Edits:
+    """A plain operation (no pattern) at its baseline cost: each of its spans in the trace that
+    took longer than the baseline's median takes the median; one with children keeps them and
+    its self time is scaled to the baseline's median self time. An operation the baseline never
+    ran costs nothing: its leaf spans are removed, its self time goes."""
+    _, service, operation = key
+    facts = facts_of(analysis)
+    tree = analysis.tree
+    durations: dict[str, int] = {}
+    scales: dict[str, float] = {}
+    removed: set[str] = set()
+    for i, span in enumerate(tree.spans):
+        if span.service != service or facts.named[i] != operation:
+            continue
+        op_key = facts.keys[i]
+        if tree.children[i]:  # its children are contributors of their own
+            base_self, own = profile.self_ns.get(op_key, 0.0), facts.self_ns[i]
+            if own > base_self:
+                scales[span.span_id] = base_self / own
+            continue
+        base = profile.duration_ns.get(op_key)
+        if base is None:
+            removed.add(span.span_id)
+        elif span.end_ns - span.start_ns > base:
+            durations[span.span_id] = int(base)
+    return Edits(remove=frozenset(removed), duration_ns=durations, gap_scale=scales)
+
+
 def edits_by_key(findings: Iterable[Finding], by_id: Container[str]) -> dict[Key, dict[str, Edits]]:
     """Each pattern key's edits, merged per trace, for the findings of traces in `by_id`."""
     edits_of: dict[Key, dict[str, Edits]] = defaultdict(dict)
     for f in findings:
-        if f.trace_id not in by_id or _is_empty(f.edits):
+        if f.trace_id not in by_id or f.edits.empty:
             continue
         per_trace = edits_of[(f.pattern, f.service, f.operation)]
         held = per_trace.get(f.trace_id)

@@ -175,6 +175,24 @@ SCENARIOS: dict[str, Scenario] = {
             knobs=frozenset({"risk_check"}),
         ),
         Scenario(
+            "lost_concurrency",
+            "checkout-web's price GETs, 4 at a time, lost their Promise.all: 6-10 wait in turn",
+            (_c("lost_async", ("sequential",), WEB.name),),
+            knobs=frozenset({"item_prices"}),
+        ),
+        Scenario(
+            "n_plus_one_count",
+            "the same price GETs, awaited in turn, but for every variant: 40-60 instead of 6-10",
+            (_c("n_plus_one_count", ("n_plus_one",), WEB.name),),
+            knobs=frozenset({"item_prices"}),
+        ),
+        Scenario(
+            "n_plus_one_concurrent",
+            "one batched price GET becomes 25-40 concurrent GETs through 6 sockets",
+            (_c("n_plus_one_fanout", ("n_plus_one",), WEB.name),),
+            knobs=frozenset({"batched_prices"}),
+        ),
+        Scenario(
             "mix",
             "two causes in different requests: saved-product N+1 (200-400 calls) and DNS timeouts",
             (_c("n_plus_one_http", ("n_plus_one",), WEB.name, CATALOG.name), _DNS),

@@ -204,6 +204,8 @@ def checkout(req: Req) -> Node:
     if "risk_check" in req.knobs:
         t = _risk(req, root, t)
     t = _saved_products(req, root, t)
+    if "item_prices" in req.knobs or "batched_prices" in req.knobs:
+        t = _item_prices(req, root, t)
     t = _fanout(req, root, t)
     t = _payment(req, root, t)
     t = _publish(req, root, t)
@@ -332,6 +334,49 @@ def _saved_products(req: Req, root: Node, t: int) -> int:
         close(req, client, server, server.start_ns + req.ms("saved.work", 14.0), "saved")
         t = client.end_ns + req.ms("saved.gap", 0.15, 0.5)
     return t
+
+
+def _item_prices(req: Req, root: Node, t: int) -> int:
+    """Live prices of the cart's items from pricing-service.
+
+    `item_prices`: one GET per item, 6-10 of them, at most 4 at a time (`p-limit(4)`: a GET
+    starts when one of the 4 slots is free). Its causes: `lost_async`, the loop lost its
+    `Promise.all` and awaits each GET in turn; `n_plus_one_count`, every variant of every item
+    is priced, 40-60 GETs one after another. `batched_prices`: one GET for all the skus; its
+    cause `n_plus_one_fanout` fans out 25-40 GETs at once instead, through the agent's 6 sockets
+    (`maxSockets`): each GET starts at once and waits inside its span for a free socket, as a
+    browser's six connections per host make a page's fan-out wait.
+    """
+    if "batched_prices" in req.knobs and "n_plus_one_fanout" not in req.active:
+        skus = [req.r("prices.sku").randrange(100_000, 999_999) for _ in range(30)]
+        path = "/v1/prices?skus=" + ",".join(map(str, skus))
+        client = node_client(root, t, "GET", "pricing-service", 8080, path)
+        server = serve(req, client, PRICING, "GET", "/v1/prices", path, t + hop(req, "prices"))
+        close(req, client, server, server.start_ns + req.ms("prices.batch", 30.0), "prices")
+        return client.end_ns + req.ms("prices.join", 0.2)
+    if "batched_prices" in req.knobs:
+        calls, slots, sockets = req.r("prices.fanout.n").randint(25, 40), 0, 6
+    elif "n_plus_one_count" in req.active:
+        calls, slots, sockets = req.r("prices.variants.n").randint(40, 60), 1, 0
+    else:
+        calls, slots, sockets = req.r("prices.n").randint(6, 10), 4, 0
+        slots = 1 if "lost_async" in req.active else slots
+    slot_free = [t] * (slots or calls)  # when each of the limiter's slots is free again
+    socket_free = [t] * (sockets or calls)  # ... and each of the agent's sockets
+    end = t
+    for k in range(calls):
+        sku = req.r("prices.sku").randrange(100_000, 999_999)
+        path = f"/v1/prices/{sku}"
+        slot = min(range(len(slot_free)), key=slot_free.__getitem__)
+        issue = slot_free[slot] + req.ms(f"prices.issue{k}", 0.05, 0.5)
+        client = node_client(root, issue, "GET", "pricing-service", 8080, path)
+        socket = min(range(len(socket_free)), key=socket_free.__getitem__)
+        sent = max(issue, socket_free[socket])
+        server = serve(req, client, PRICING, "GET", "/v1/prices/{sku}", path, sent + hop(req, "p"))
+        close(req, client, server, server.start_ns + req.ms("prices.work", 25.0), f"prices{k}")
+        slot_free[slot] = socket_free[socket] = client.end_ns
+        end = max(end, client.end_ns)
+    return end + req.ms("prices.join", 0.2)
 
 
 def _fanout(req: Req, root: Node, t: int) -> int:
@@ -597,7 +642,7 @@ def _graphql(req: Req, root: Node, t: int) -> int:
     if "n_plus_one_graphql" in req.active and "no_fetcher_spans" in req.knobs:
         # the agent's default: no data-fetcher spans, so the loads are siblings under the op
         for pid in products:
-            s = _reviews(req, op, s, [pid]) + req.ms("gql.gap", 0.3, 0.4)
+            s = reviews_call(req, op, s, [pid]) + req.ms("gql.gap", 0.3, 0.4)
     elif "n_plus_one_graphql" in req.active:  # the DataLoader dispatches each load on its own
         for k, pid in enumerate(products):
             field = op.child(
@@ -610,16 +655,18 @@ def _graphql(req: Req, root: Node, t: int) -> int:
                     "graphql.field.path": f"/recommendations/{k}/reviews",
                 },
             )
-            field.end_ns = _reviews(req, field, s + 40_000, [pid]) + 30_000
+            field.end_ns = reviews_call(req, field, s + 40_000, [pid]) + 30_000
             s = field.end_ns + req.ms("gql.gap", 0.3, 0.4)
     else:  # one batched load for every product
-        s = _reviews(req, op, s, products) + req.ms("gql.gap", 0.3, 0.4)
+        s = reviews_call(req, op, s, products) + req.ms("gql.gap", 0.3, 0.4)
     op.end_ns = s + req.ms("gql.serialize", 0.8)
     close(req, client, server, op.end_ns + 300_000, "gql")
     return client.end_ns
 
 
-def _reviews(req: Req, parent: Node, t: int, product_ids: list[int]) -> int:
+def reviews_call(req: Req, parent: Node, t: int, product_ids: list[int], db_ms: float = 6.0) -> int:
+    """catalog-graphql's call to reviews-service for some products (its DB query takes about
+    `db_ms`); returns when the client has the answer."""
     path = "/reviews?productIds=" + ",".join(map(str, product_ids))
     client = java_client(
         parent, t, "GET", f"http://reviews-service:8080{path}", "reviews-service", REACTOR
@@ -631,7 +678,7 @@ def _reviews(req: Req, parent: Node, t: int, product_ids: list[int]) -> int:
         "SELECT reviews",
         CLIENT,
         s,
-        s + req.ms("rev.db", 6.0),
+        s + req.ms("rev.db", db_ms),
         scope=PGX,
         attrs={
             "db.system": "postgresql",

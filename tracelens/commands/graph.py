@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.text import Text
 from rich.tree import Tree
 
+from tracelens.bands import SAME
 from tracelens.commands.backend import config_defaults, open_from_args, show_notices
 from tracelens.commands.single import CallSpan, RouteSets, call_spans, route_sets
 from tracelens.commands.slowest import windows
@@ -524,6 +525,7 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         sample=args.sample,
         seed=args.seed,
+        baseline_band=args.baseline_band or SAME,
     )
     graph = build_graph(sets, args.percentile, args.baseline)
     if args.dot:

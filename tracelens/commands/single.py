@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-import numpy as np
-
+from tracelens import bands
 from tracelens.analysis import TraceAnalysis, analyze_trace, facts_of
+from tracelens.bands import SAME, cut_of, slow_band
 from tracelens.baseline import build_baseline
 from tracelens.detectors import default_detectors, detect_all
 from tracelens.errors import UsageError
@@ -104,12 +104,22 @@ def route_sets(
     limit: int,
     sample: int,
     seed: int,
+    baseline_band: str = SAME,
 ) -> RouteSets:
     """The route's slow and baseline requests, analysed; UsageError naming the routes seen when
     none match. A backend's requests are listed, then the two sets fetched (remote.py)."""
     if isinstance(source, RemoteSource):
         return _remote_sets(
-            source, route, window, baseline_window, percentile, baseline, limit, sample, seed
+            source,
+            route,
+            window,
+            baseline_window,
+            percentile,
+            baseline,
+            limit,
+            sample,
+            seed,
+            baseline_band,
         )
     matcher = RouteMatcher(route) if route else None
     current: list[TraceAnalysis] = []
@@ -145,7 +155,13 @@ def route_sets(
     if baseline_window is not None and not before:
         raise UsageError("no traces of the route in the baseline window")
     return _split(
-        entries.most_common(1)[0][0], current, before, baseline_window, percentile, baseline
+        entries.most_common(1)[0][0],
+        current,
+        before,
+        baseline_window,
+        percentile,
+        baseline,
+        baseline_band,
     )
 
 
@@ -156,15 +172,14 @@ def _split(
     baseline_window: Window | None,
     percentile: float,
     baseline: float,
+    baseline_band: str = SAME,
 ) -> RouteSets:
-    durations = np.array([a.duration_ns for a in current], dtype=np.float64)
-    cut = float(np.percentile(durations, percentile))
-    slow = [a for a in current if a.duration_ns >= cut]
+    slow, cut = slow_band(current, percentile)
     if baseline_window is not None:
-        return RouteSets(name, len(current), slow, before, cut, None)
-    base_cut = float(np.percentile(durations, baseline))
-    base = [a for a in current if a.duration_ns <= base_cut]
-    return RouteSets(name, len(current), slow, base, cut, base_cut)
+        base = bands.baseline_band(current, before, percentile, baseline, baseline_band)
+        return RouteSets(name, len(current), slow, base, cut, None)
+    base = bands.baseline_band(current, None, percentile, baseline)
+    return RouteSets(name, len(current), slow, base, cut, cut_of(current, baseline))
 
 
 def _remote_sets(
@@ -177,6 +192,7 @@ def _remote_sets(
     limit: int,
     sample: int,
     seed: int,
+    baseline_band: str,
 ) -> RouteSets:
     g = gather(
         source,
@@ -188,6 +204,7 @@ def _remote_sets(
         limit=limit,
         sample=sample,
         seed=seed,
+        baseline_band=baseline_band,
     )
     read = read_remote(source, g)
     matcher = RouteMatcher(route) if route else None
@@ -205,11 +222,12 @@ def _remote_sets(
         current = [a for t, a in found.items() if period[t]]
         before = [a for t, a in found.items() if not period[t]]
         if current:
-            return _split(name, current, before, baseline_window, percentile, baseline)
+            return _split(
+                name, current, before, baseline_window, percentile, baseline, baseline_band
+            )
     slow = [found[t] for t in sorted(read.plan.slow_ids) if t in found]
     base = [found[t] for t in sorted(read.plan.baseline_ids) if t in found]
     if not slow or not base:
         raise UsageError("no fetched trace of the route is in the slow set or the baseline")
-    listed = np.array([s.duration_ns for s in g.listed.summaries], dtype=np.float64)
-    base_cut = None if baseline_window else float(np.percentile(listed, baseline))
+    base_cut = None if baseline_window else cut_of(g.listed.summaries, baseline)
     return RouteSets(name, len(g.listed.summaries), slow, base, read.plan.cut_ns, base_cut)

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tracelens.answer import Report
+from tracelens.bands import SAME
 from tracelens.commands.backend import FetchBar, config_defaults, open_from_args, show_notices
 from tracelens.commands.options import positive_duration_ns
 from tracelens.engine import default_jobs
@@ -52,6 +53,11 @@ def windows(args: argparse.Namespace, now_ns: int) -> tuple[Window | None, Windo
         base_start = now_ns - positive_duration_ns("--baseline-since", args.baseline_since)
         base_end = start
     if base_start is None and base_end is None:
+        if args.baseline_band:
+            raise UsageError(
+                "--baseline-band needs a baseline window (--baseline-since, or --baseline-start"
+                " and --baseline-end)"
+            )
         return current, None
     if base_start is None or base_end is None:
         raise UsageError("before/after mode needs both --baseline-start and --baseline-end")
@@ -118,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             fetch_progress=fetch_bar.update,
             jobs=args.jobs or default_jobs(),
             max_spans_per_trace=args.max_spans_per_trace,
+            max_spans=args.max_spans,
+            baseline_band=args.baseline_band or SAME,
         )
 
     sampling = report.selection.sampling
@@ -126,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         stderr.print(f"[yellow]warning:[/] {escape(visible(lost))}", soft_wrap=True)
     for warning in report.warnings[:5]:
         stderr.print(f"[yellow]warning:[/] {escape(visible(warning))}", soft_wrap=True)
-    if report.selection.left_out:
+    if report.selection.partial:
         stderr.print(
             f"[yellow]warning:[/] {escape(visible(read_sentence(report.selection)))}",
             soft_wrap=True,

@@ -289,7 +289,7 @@ class World:
                 }
             )
             if self.injected("queueing", 0.3 if callee is HOSPITALS else 0.0):
-                server.start_ns += self.lat(450, 0.5)  # all workers busy: the request waits
+                server.start_ns += self.lat(1000, 0.3)  # all workers busy: the request waits
             server.end_ns = handler(server, server.start_ns)
             if status_code >= 500:
                 server.status = StatusCode.ERROR
@@ -385,6 +385,27 @@ def loaded(
     return t_ns
 
 
+def pool_timeout(world: World) -> Handler:
+    """An endpoint whose database pool is exhausted: it waits out the 2 s pool timeout, fails."""
+
+    def handle(server: SimSpan, t_ns: int) -> int:
+        end = t_ns + world.lat(1.5) + 2 * S + world.lat(2)
+        server.events.append(
+            (
+                end,
+                "exception",
+                {
+                    "exception.type": "sqlalchemy.exc.TimeoutError",
+                    "exception.message": "QueuePool limit of size 5 overflow 10 reached, "
+                    "connection timed out, timeout 2.00",
+                },
+            )
+        )
+        return end
+
+    return handle
+
+
 RESULT_DOCUMENT = (
     "query ResultPage($id: ID!) { result(id: $id) { id "
     "conditions { probability disease { id name } } "
@@ -461,7 +482,7 @@ def result_page_bff(world: World, server: SimSpan, t_ns: int) -> int:
                 DISEASES,
                 "/diseases",
                 "/diseases?ids=" + ",".join(map(str, disease_ids)),
-                world.api("diseases", disease_q, 25, 150),
+                world.api("diseases", disease_q, 60, 330),
             )
         ]
         hospitals = [
@@ -480,7 +501,8 @@ def result_page_bff(world: World, server: SimSpan, t_ns: int) -> int:
                 world.api("departments", dept_q, 45, 220),
             )
         ]
-    if world.scenario.dataloader_broken or "sequential" in world.scenario.inject:
+    # The injected fault: a thread pool that ran dry, so now and then the loaders wait in turn.
+    if world.scenario.dataloader_broken or world.injected("sequential", 0.35):
         t = loaded(world, op, t, "disease", "/result/conditions/disease", diseases)
         t = loaded(world, op, t, "hospitals", "/result/hospitals", hospitals)
     else:  # independent loaders dispatched together, as DataLoader does per level
@@ -489,8 +511,10 @@ def result_page_bff(world: World, server: SimSpan, t_ns: int) -> int:
             loaded(world, op, t, "hospitals", "/result/hospitals", hospitals),
         )
     if world.injected("error", 0.15):  # departments-api fails: GraphQL errors[], page fails
-        _, route, url_path, handler = departments[0]
-        end = world.http_call(op, t, DEPARTMENTS, "GET", route, url_path, handler, status_code=500)
+        _, route, url_path, _ = departments[0]
+        end = world.http_call(
+            op, t, DEPARTMENTS, "GET", route, url_path, pool_timeout(world), status_code=500
+        )
         op.status, op.status_message = StatusCode.ERROR, "departments-api returned 500"
         op.events.append(
             (
@@ -605,7 +629,7 @@ def ssr(world: World, query: Callable[[SimSpan, int], int], render_ms: float) ->
             server.status = StatusCode.ERROR
         if world.injected("self_time", 0.35) and server.attributes["http.route"] == "/result/[id]":
             t += world.lat(1100, 0.3)  # a synchronous markdown render of the whole disease text
-        return t + world.lat(render_ms, 0.45)
+        return t + world.lat(render_ms, 0.3)
 
     return handle
 

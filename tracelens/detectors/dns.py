@@ -18,7 +18,7 @@ from typing import ClassVar
 from tracelens.analysis import TraceAnalysis, facts_of
 from tracelens.baseline import Baseline
 from tracelens.facts import MS, TraceFacts, host_of
-from tracelens.model import ClaimPart, Edits, Finding
+from tracelens.model import ClaimPart, Edits, Finding, SpanKind
 from tracelens.operations import OpKey
 
 _NAME_HOST = re.compile(r"^(?:dns[ .](?:lookup|resolve|query)|resolve)\s+(\S+)", re.I)
@@ -261,7 +261,12 @@ class Dns:
         self, facts: TraceFacts, baseline: Baseline, resolving: set[str]
     ) -> Iterator[Finding]:
         spans = facts.spans
-        callers = [(i, c) for i, c in facts.callers if spans[i].service not in resolving]
+        # A proxy's inbound SERVER span hands on a request it received: it resolves nothing.
+        callers = [
+            (i, c)
+            for i, c in facts.callers
+            if spans[i].service not in resolving and spans[i].kind is not SpanKind.SERVER
+        ]
         to_host: dict[str, list[int]] = {}  # host -> its calls, in start order; when needed
         groups: dict[OpKey, list[tuple[int, int, int]]] = defaultdict(list)
         for i, c in callers:

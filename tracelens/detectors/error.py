@@ -18,10 +18,12 @@ from tracelens.operations import OpKey
 class Error:
     """Error: spans that failed (status ERROR, an error tag, HTTP 5xx or 429, an exception event)
     and hold ≥ `min_path_ns` of the critical path, lasting ≥ `min_excess_ns` beyond the baseline
-    median of their operation (with no baseline, their whole duration counts). A failing parent
-    whose error only echoes a failing child is skipped: the child is the one to look at. Lowest
-    precedence: a more specific pattern (a retry, a timeout in DNS) takes the spans first. The
-    fix is each span at its baseline duration, when the baseline knows one.
+    median of their operation (with no baseline, their whole duration counts). A span with
+    children is judged by its self time against its operation's baseline self time: a parent
+    that failed, or got slower, only because a child did is skipped, the child is the one to
+    look at. Lowest precedence: a more specific pattern (a retry, a timeout in DNS) takes the
+    spans first. The fix is each span at its baseline duration (a parent: its self time at the
+    baseline's), when the baseline knows one.
     """
 
     name: ClassVar[str] = "error"
@@ -41,19 +43,30 @@ class Error:
                 self.min_excess_ns
             ):
                 continue  # the error came up from a child and the span itself did little
-            base = baseline.duration_ns.get(facts.keys[i])
-            if base is not None and s.duration_ns - base < self.min_excess_ns:
-                continue
+            if facts.tree.children[i]:
+                # A parent answers for its own time only: a child that got slower is the
+                # child's cause, even when the parent's status echoes the failure.
+                own = baseline.self_ns.get(facts.keys[i])
+                if own is not None and facts.self_ns[i] - own < self.min_excess_ns:
+                    continue
+            else:
+                base = baseline.duration_ns.get(facts.keys[i])
+                if base is not None and s.duration_ns - base < self.min_excess_ns:
+                    continue
             groups[facts.keys[i]].append(i)
         for key, members in groups.items():
             base = baseline.duration_ns.get(key)
             path_ns = sum(facts.on_path[i] for i in members)
-            durations = {}
+            own = baseline.self_ns.get(key)
+            durations: dict[str, int] = {}
+            scale: dict[str, float] = {}
             saving = 0
-            if base is not None:
-                for i in members:
-                    if facts.tree.children[i]:
-                        continue  # shortening a parent would drop its subtree; leave it
+            for i in members:
+                if facts.tree.children[i]:  # its self time back to the baseline's, subtree kept
+                    if own is not None and facts.self_ns[i]:
+                        scale[spans[i].span_id] = min(1.0, own / facts.self_ns[i])
+                        saving += min(facts.on_path[i], max(0, facts.self_ns[i] - int(own)))
+                elif base is not None:
                     durations[spans[i].span_id] = int(base)
                     saving += min(facts.on_path[i], spans[i].duration_ns - int(base))
             reasons = [failure_reason(spans[i]) for i in members]
@@ -69,7 +82,7 @@ class Error:
                     "critical path"
                 ),
                 saving_ns=int(saving),
-                edits=Edits(duration_ns=durations),
+                edits=Edits(duration_ns=durations, gap_scale=scale),
                 evidence={
                     "spans": len(members),
                     "reasons": reasons,

@@ -56,10 +56,14 @@ class NPlusOne:
     count (`span.composite.count`). The calls must add up to ≥ `min_total_ns` (their union when
     they overlap) and hold part of the critical path.
 
-    Members that mostly overlap (union < `sequential_min_union` × sum) are a parallel fan-out:
-    reported too, but cheap on the path. The fix is one batched call: keep the median member (by
-    time per call; a compressed span shrinks to one call) and remove the others. Under a GraphQL
-    operation the finding says the DataLoader is not batching.
+    Members that mostly overlap (union < `sequential_min_union` × sum) are a concurrent N+1 (a
+    fan-out of identical calls started together), ranked by what they hold of the critical path.
+    Calls that did not overlap at all although the baseline ran that operation's repeats side by
+    side (in ≥ `min_baseline_overlap` of the baseline traces repeating it under one parent), and
+    no more of them than `max_count_growth` × the baseline's usual count, are lost concurrency,
+    not an N+1: they are left to `sequential`. The fix is one batched call: keep the median
+    member (by time per call; a compressed span shrinks to one call) and remove the others.
+    Under a GraphQL operation the finding says the DataLoader is not batching.
     """
 
     name: ClassVar[str] = "n_plus_one"
@@ -67,6 +71,8 @@ class NPlusOne:
     min_total_ns: int = 50 * MS
     max_levels: int = 3
     sequential_min_union: float = 0.9
+    min_baseline_overlap: float = 0.5
+    max_count_growth: float = 1.5
 
     def detect(self, analysis: TraceAnalysis, baseline: Baseline) -> Iterator[Finding]:
         facts = facts_of(analysis)
@@ -85,7 +91,7 @@ class NPlusOne:
                 facts.composite
                 and sum(composite_count(spans[m]) for m in members) >= self.min_repeats
             ):
-                finding = self._finding(facts, members, parent, levels=1, branches=1)
+                finding = self._finding(facts, baseline, members, parent, members)
                 if finding is not None:
                     claimed.update(members)
                     yield finding
@@ -120,15 +126,45 @@ class NPlusOne:
                 if len(branches) < self.min_repeats:
                     continue
                 members = [m for group in branches.values() for m in group]
-                finding = self._finding(facts, members, ancestor, level, len(branches))
+                finding = self._finding(facts, baseline, members, ancestor, list(branches), level)
                 if finding is not None:
                     claimed.update(members)
                     yield finding
 
+    def _lost_concurrency(self, facts: TraceFacts, baseline: Baseline, repeated: list[int]) -> bool:
+        """Whether the repeated spans (the calls, or for MN+1 the subtrees holding them) are one
+        operation that overlapped itself in the baseline, as often as it repeated there: then
+        a pool that ran dry or a lost `await` made them wait in turn, and batching is not the
+        fix. A compressed span's own calls can't be seen to overlap: it stays an N+1."""
+        key = facts.keys[repeated[0]]
+        if facts.composite or any(facts.keys[h] != key for h in repeated):
+            return False
+        spans = facts.spans
+        if _union_ns(facts, repeated) < sum(spans[h].duration_ns for h in repeated):
+            return False  # some overlap here too: not the shape of lost concurrency
+        share = baseline.overlap_share(key, key)
+        usual = baseline.repeats.get(key)
+        if share is None or usual is None or share < self.min_baseline_overlap:
+            return False
+        return len(repeated) <= self.max_count_growth * usual
+
+    @staticmethod
+    def _wait_ns(facts: TraceFacts, call: int) -> int:
+        """Time from a call's start to its server side's (0 when the callee is not traced)."""
+        callee = facts.callee(call)
+        return facts.spans[callee].start_ns - facts.spans[call].start_ns if callee >= 0 else 0
+
     def _finding(
-        self, facts: TraceFacts, members: list[int], ancestor: int, levels: int, branches: int
+        self,
+        facts: TraceFacts,
+        baseline: Baseline,
+        members: list[int],
+        ancestor: int,
+        repeated: list[int],
+        levels: int = 1,
     ) -> Finding | None:
         spans = facts.spans
+        branches = len(repeated) if levels > 1 else 1
         # The cost is at most the sum of the calls: most groups are rejected before sorting.
         total_ns = sum([spans[m].duration_ns for m in members])
         if total_ns < self.min_total_ns:
@@ -138,6 +174,8 @@ class NPlusOne:
         cost_ns = total_ns if sequential else union_ns
         if cost_ns < self.min_total_ns:
             return None
+        if sequential and self._lost_concurrency(facts, baseline, repeated):
+            return None  # one after another where the baseline overlaps them: `sequential`'s
         members.sort(key=lambda j: (spans[j].start_ns, spans[j].span_id))
         counts = (
             [composite_count(spans[m]) for m in members] if facts.composite else [1] * len(members)
@@ -160,6 +198,13 @@ class NPlusOne:
         new_duration = {}
         if composite_count(kept_span) > 1:
             new_duration[kept_span.span_id] = kept_span.duration_ns // composite_count(kept_span)
+        elif not sequential:
+            # Started together, the calls queued for connections or workers before their server
+            # side began: one batched call pays a call's own time, not the wait of a queue.
+            own = sorted(spans[m].duration_ns - self._wait_ns(facts, m) for m in members)
+            own_ns = own[len(own) // 2]
+            if own_ns < kept_span.duration_ns:
+                new_duration[kept_span.span_id] = own_ns
         # After batching, the group holds the path for about one call.
         one_call_ns = new_duration.get(kept_span.span_id, kept_span.duration_ns)
         saving_ns = max(0, path_ns - one_call_ns)
@@ -177,7 +222,7 @@ class NPlusOne:
         if graphql:
             what = "GraphQL resolver fan-out: likely DataLoader not batching — " + what
         elif not sequential:
-            what = "parallel fan-out (cheap unless a pool serialises it) — " + what
+            what = "concurrent N+1, a parallel fan-out of one call — " + what
         all_ids = tuple(spans[j].span_id for m in members for j in subtree[m])
         return Finding(
             pattern=self.name,

@@ -27,13 +27,15 @@ from tracelens.operations import OpKey
 
 @dataclass(frozen=True)
 class Queueing:
-    """Queueing: a caller (CLIENT span, or in kind-less traces a span whose first child is
-    another service) whose self time around its server side (the gap before the server starts
-    plus the gap after it ends) is ≥ `ratio` × the baseline self time of its operation and
-    ≥ `min_excess_ns` over it; without a baseline, ≥ `absolute_ns`. The gap must hold
-    critical-path time. Each end (caller service, callee service) gets the share of its calls in
-    this trace that waited; the finding goes to the end with the higher share, then with more
-    waits among them (the callee on a full tie). The fix scales the gap back to the baseline.
+    """Queueing: a caller (CLIENT span; a proxy's SERVER span, such as an inbound sidecar,
+    whose first child is another service's SERVER span; or in kind-less traces a span whose
+    first child is another service) whose self time around its server side (the gap before the
+    server starts plus the gap after it ends) is ≥ `ratio` × the baseline self time of its
+    operation and ≥ `min_excess_ns` over it; without a baseline, ≥ `absolute_ns`. The gap must
+    hold critical-path time. Each end (caller service, callee service) gets the share of its
+    calls in this trace that waited; the finding goes to the end with the higher share, then
+    with more waits among them (the callee on a full tie). The fix scales the gap back to the
+    baseline.
     """
 
     name: ClassVar[str] = "queueing"

@@ -24,7 +24,8 @@ class Retry:
     """Retry: under one parent, a call to a target (service and normalised operation) that
     failed — status ERROR, an error tag, HTTP 5xx or 429, an exception event — followed by a
     later call to the same target. The failed attempts and their subtrees are claimed; their
-    critical-path time must add up to ≥ `min_path_ns`. The fix removes the failed attempts.
+    critical-path time must add up to ≥ `min_path_ns`. The fix removes the failed attempts and
+    the back-off waits after them: the attempt that follows starts where the failed one did.
     """
 
     name: ClassVar[str] = "retry"
@@ -73,7 +74,10 @@ class Retry:
                         + ("" if last_ok else "; the last attempt failed too")
                     ),
                     saving_ns=int(path_ns),
-                    edits=Edits(remove=frozenset(spans[c].span_id for c in failed)),
+                    edits=Edits(
+                        remove=frozenset(spans[c].span_id for c in failed),
+                        no_wait=frozenset(spans[calls[calls.index(c) + 1]].span_id for c in failed),
+                    ),
                     evidence={
                         "attempts": len(calls),
                         "failed": len(failed),

@@ -4,11 +4,13 @@
     A |-----|                          baseline:  A |-----|
     B        |------|                             B |------|
     C                |----|                       C |----|
-    saving = (A + B + C) - max(A, B, C)
+    saving = (A + B + C) - max(A, B, C)      (one op repeated: minus its time on as many lanes
+                                             as the baseline ran it on)
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,6 +60,14 @@ def _overlaps_pairwise(facts: TraceFacts, a: list[int], b: list[int]) -> bool:
     return False
 
 
+def _makespan_ns(durations: list[int], lanes: int) -> int:
+    """How long the calls take in order on `lanes` lanes, each taking the next free one."""
+    free = [0] * max(1, lanes)
+    for d in durations:
+        heapq.heappush(free, heapq.heappop(free) + d)
+    return max(free)
+
+
 @dataclass(frozen=True)
 class Sequential:
     """Sequential: under one parent, sibling operations that did not overlap at all in this trace
@@ -65,7 +75,8 @@ class Sequential:
     baseline traces holding both (the same operation repeated counts as a pair with itself).
     The spans of all such pairs form the group; saving = Σ durations − the longest, and it must
     be ≥ `min_saving_ns` and the group must hold critical-path time. The fix runs them in
-    parallel. Needs a baseline: without one there is nothing to say what could overlap.
+    parallel; one operation repeated runs at most as many at once as the baseline did (its
+    median width). Needs a baseline: without one there is nothing to say what could overlap.
     """
 
     name: ClassVar[str] = "sequential"
@@ -108,7 +119,11 @@ class Sequential:
                 continue
             group = sorted(members, key=lambda j: (spans[j].start_ns, spans[j].span_id))
             durations = [spans[j].duration_ns for j in group]
-            saving = sum(durations) - max(durations)
+            # One operation repeated (lost concurrency) runs again as wide as the baseline ran it.
+            ops = {facts.keys[j] for j in group}
+            width = baseline.width.get(next(iter(ops))) if len(ops) == 1 else None
+            lanes = round(width or 0) if round(width or 0) < len(group) else 0
+            saving = sum(durations) - _makespan_ns(durations, lanes or len(group))
             path_ns = sum(facts.subtree_on_path(j) for j in group)
             if saving < self.min_saving_ns or path_ns <= 0:
                 continue
@@ -126,7 +141,10 @@ class Sequential:
                     f"in parallel ≈ {saving / MS:.0f} ms less"
                 ),
                 saving_ns=int(min(saving, path_ns)),
-                edits=Edits(parallel=frozenset(spans[j].span_id for j in group)),
+                edits=Edits(
+                    parallel=frozenset(spans[j].span_id for j in group),
+                    parallel_width={spans[j].span_id: lanes for j in group} if lanes else {},
+                ),
                 evidence={
                     "calls": len(group),
                     "operations": list(dict.fromkeys(names)),

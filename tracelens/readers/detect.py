@@ -312,9 +312,46 @@ def _add_otlp(doc: dict[str, Any], sink: Sink) -> None:
     doc = otlp.camel_keys(doc)
     lists = [doc.get("resourceSpans"), doc.get("batches")]
     resource_spans = [rs for lst in lists if isinstance(lst, list) for rs in lst]
-    otlp.add_resource_spans(
-        list(_each(resource_spans, otlp.ResourceSpans, sink, "resourceSpans")), sink
-    )
+    otlp.add_resource_spans(_resource_spans(resource_spans, sink), sink)
+
+
+def _resource_spans(items: list[Any], sink: Sink) -> list[otlp.ResourceSpans]:
+    """OTLP resourceSpans; in one that does not fit as a whole (a number out of range in one
+    span, say), each span on its own, so that one bad span does not cost its resource's others."""
+    out: list[otlp.ResourceSpans] = []
+    for i, item in enumerate(items):
+        try:
+            out.append(msgspec.convert(item, otlp.ResourceSpans, strict=False))
+            continue
+        except msgspec.ValidationError as e:
+            error = e
+        scopes = [item.get(k) for k in _SCOPE_KEYS] if isinstance(item, dict) else []
+        if not any(isinstance(lst, list) for lst in scopes):
+            sink.skip(
+                f"resourceSpans {i + 1}: {error}; skipped",
+                Unit.SPAN,
+                count=0,
+                reason="malformed resourceSpans",
+            )
+            continue
+        try:
+            resource = msgspec.convert(item.get("resource"), otlp.Resource | None, strict=False)
+        except msgspec.ValidationError:
+            resource = None  # its attributes unreadable: the service is unknown
+        spans = [
+            span
+            for lst in scopes
+            if isinstance(lst, list)
+            for scope in lst
+            if isinstance(scope, dict) and isinstance(scope.get("spans"), list)
+            for span in scope["spans"]
+        ]
+        good = list(_each(spans, otlp.OSpan, sink, "span"))
+        out.append(otlp.ResourceSpans(resource, [otlp.ScopeSpans(good)]))
+    return out
+
+
+_SCOPE_KEYS = ("scopeSpans", "instrumentationLibrarySpans")
 
 
 def _is_otlp(obj: dict[str, Any]) -> bool:

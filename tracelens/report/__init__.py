@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from tracelens.answer import Report
+from tracelens.bands import SAME, band_words
+from tracelens.budget import share
 from tracelens.model import CONTRIBUTOR_COLUMNS, Contributor, Finding, Selection
 from tracelens.readers.accounting import describe
 
@@ -166,10 +168,16 @@ def sample_sentence(report: Report) -> str:
 
 def read_sentence(selection: Selection) -> str:
     """`read 812 traces from 3 files; left out 1 line (not valid JSON: spans of 15 traces lost);
-    4 spans (no start time)`: what was read and, by unit, what was left out and why."""
+    4 spans (no start time)`: what was read, the share analysed when the input held more than
+    --max-spans, and by unit what was left out and why."""
     source = f" from {selection.files_read:,} file{'s' if selection.files_read != 1 else ''}"
     n = selection.traces_read
     read = f"read {n:,} trace{'s' if n != 1 else ''}" + (source if selection.files_read else "")
+    if selection.sample_level:
+        read += (
+            f"; analysed {share(selection.sample_level)} of them, chosen by trace id, to hold at"
+            f" most {selection.max_spans:,} spans (--max-spans)"
+        )
     lost = describe(selection.left_out)
     return f"{read}; left out {lost}" if lost else read
 
@@ -253,6 +261,8 @@ def contributor_record(
             None if baseline_calls is None else round(baseline_calls, calls_digits) + 0.0
         ),
         "summary": (c.summary if summary is None else summary) or None,
+        "whatif_low_ms": ms(c.whatif_low_ns, ndigits),
+        "whatif_high_ms": ms(c.whatif_high_ns, ndigits),
     }
 
 
@@ -279,3 +289,46 @@ def whatif_rows(report: Report) -> list[Contributor]:
         if c.whatif_p90_ns is not None and (not p90 or c.whatif_p90_ns < 0.995 * p90)
     ]
     return sorted(rows, key=lambda c: (c.whatif_p90_ns, c.rank))
+
+
+def baseline_words(sel: Selection) -> str:
+    """What the baseline is: `p50 and below`, `p90 and above of the baseline window`."""
+    return band_words(
+        percentile_name(sel.percentile),
+        percentile_name(sel.baseline_percentile),
+        sel.baseline_band or SAME,
+        2 if sel.baseline_window is not None else 1,
+    )
+
+
+def page_mix(sel: Selection, shown: int = 3) -> str | None:
+    """`pages (slow / baseline): query Search 70% / 20%, query Home 30% / 80%`; None for one."""
+    if not sel.pages:
+        return None
+    slow = sum(p.slow for p in sel.pages) or 1
+    base = sum(p.baseline for p in sel.pages) or 1
+    parts = [
+        f"{p.page} {percent(p.slow / slow)} / {percent(p.baseline / base)}"
+        for p in sel.pages[:shown]
+    ]
+    more = f", +{len(sel.pages) - shown} more" if len(sel.pages) > shown else ""
+    return (
+        "pages (slow / baseline): " + ", ".join(parts) + more + "; the baseline is weighted to "
+        "the slow set's mix"
+    )
+
+
+def percentiles_moved(report: Report) -> str | None:
+    """`p50 +4% · p90 +38% · p99 +61% against the baseline window`; None with one window."""
+    base, now = report.baseline_stats, report.stats
+    if base is None:
+        return None
+    moves = [
+        f"{name} {percent((new - old) / old, signed=True) if old > 0 else '—'}"
+        for name, new, old in (
+            ("p50", now.p50_ns, base.p50_ns),
+            ("p90", now.p90_ns, base.p90_ns),
+            ("p99", now.p99_ns, base.p99_ns),
+        )
+    ]
+    return " · ".join(moves) + " against the baseline window"

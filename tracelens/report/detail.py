@@ -18,11 +18,15 @@ from rich.text import Text
 from tracelens.answer import Report
 from tracelens.model import Contributor, Finding, Segment, Span
 from tracelens.report import (
+    baseline_words,
     count_matching,
     duration,
     duration_range,
     evidence_for,
+    page_mix,
     percentile_name,
+    percentiles_moved,
+    read_sentence,
     sample_sentence,
     sampling_lines,
 )
@@ -279,15 +283,11 @@ def method_lines(report: Report) -> list[str]:
     """The method in sentences: the sets, the arithmetic, the intervals, the what-if, the sample."""
     sel = report.selection
     slow = f"{len(sel.slow_trace_ids)} requests at or above {percentile_name(sel.percentile)}"
-    if sel.baseline_window is not None:
-        typical = f"the {len(sel.baseline_trace_ids)} requests of the baseline window"
-    else:
-        typical = (
-            f"the {len(sel.baseline_trace_ids)} at or below "
-            f"{percentile_name(sel.baseline_percentile)}"
-        )
+    typical = f"the {len(sel.baseline_trace_ids)} requests ({baseline_words(sel)})"
     lines = [
         f"slow set: the {slow}; typical (baseline): {typical}",
+        *([mix] if (mix := page_mix(sel)) else []),
+        *([f"route percentiles: {moved}"] if (moved := percentiles_moved(report)) else []),
         "each request's critical path (the chain of work that decided when it finished) is "
         "split among operations and the patterns found in them; a row's extra time is its mean "
         "on the slow paths minus its mean on the typical ones, so the rows add up to the "
@@ -296,9 +296,14 @@ def method_lines(report: Report) -> list[str]:
         "marked ? and may be noise",
         "p90 if fixed: every trace in which the pattern was found is rewritten as if it were "
         "fixed (N+1 batched into one call, DNS at its typical cost, a slow query at its typical "
-        "duration, sequential calls in parallel), its critical path recomputed, and the route's "
-        "p90 taken again over all traces; fixes acting on the same calls overlap",
+        "duration, sequential calls in parallel, a retry without its failed attempts and their "
+        "back-off; a plain operation at its typical cost), its critical path recomputed, and the "
+        "route's p90 taken again over all traces, with a 95% interval from a bootstrap over the "
+        "requests; fixes acting on the same calls overlap",
+        "an N+1's batched call is costed as one of its calls: a batch that does work per item "
+        "(a database reading every row) costs more, and its p90 if fixed is then optimistic",
         sample_sentence(report),
+        *([read_sentence(report.selection)] if report.selection.partial else []),
         *sampling_lines(report),
     ]
     if report.too_small:

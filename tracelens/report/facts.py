@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tracelens.answer import Report
 from tracelens.attribution import interval_includes_zero
 from tracelens.model import Contributor, Finding, TraceSummary
-from tracelens.report import finite, whatif_change, whatif_rows
+from tracelens.report import duration, finite, whatif_change, whatif_rows
 from tracelens.report.words import cause
 
 Key = tuple[str, str, str]
@@ -56,6 +56,24 @@ class Overlap:
     first: Contributor
     second: Contributor
     traces: int
+
+
+def shared_gain(report: Report) -> str | None:
+    """When the single fixes' gains add up to more than fixing them together gains: how much of
+    it is the same time, counted by two causes (DNS waits inside the calls of an N+1)."""
+    both = together(report)
+    if both is None:
+        return None
+    now = report.stats.p90_ns
+    chosen = set(report.whatif_together)
+    singles = sum(now - f.p90_ns for f in fixes(report) if f.contributor.fix_name in chosen)
+    joint = now - both.p90_ns
+    if singles <= joint * 1.01:
+        return None
+    return (
+        f"the {both.count} fixes alone gain {duration(singles)} between them, together "
+        f"{duration(joint)}: {duration(singles - joint)} of their gains is the same time"
+    )
 
 
 def _meets(report: Report, p90_ns: float) -> bool | None:

@@ -71,6 +71,10 @@ def _selection(selection: Selection, analysed: int, total: int) -> dict[str, Any
         "percentile": percentile_name(selection.percentile),
         "baseline_percentile": percentile_name(selection.baseline_percentile),
         "baseline_window_ns": None if window is None else list(window),
+        "baseline_band": selection.baseline_band or None,
+        "pages": [
+            {"page": p.page, "slow": p.slow, "baseline": p.baseline} for p in selection.pages
+        ],
         "traces_total": total,
         "traces_analysed": analysed,
         "slow_traces": len(selection.slow_trace_ids),
@@ -139,6 +143,15 @@ def document(report: Report) -> dict[str, Any]:
         "read": {
             "traces": report.selection.traces_read,
             "files": report.selection.files_read,
+            "sampled": (
+                {
+                    "share": 2.0**-report.selection.sample_level,
+                    "level": report.selection.sample_level,
+                    "max_spans": report.selection.max_spans,
+                }
+                if report.selection.sample_level
+                else None
+            ),
             "left_out": [
                 {
                     "unit": str(row.unit),

@@ -25,7 +25,7 @@ from tracelens.report import (
     window_text,
 )
 from tracelens.report.detail import finding_body, method_lines, trace_length
-from tracelens.report.facts import Fix, fixes, overlaps, together
+from tracelens.report.facts import Fix, fixes, overlaps, shared_gain, together
 from tracelens.report.links import TraceLinks
 from tracelens.report.safe import visible
 from tracelens.report.words import cause, label, per_request
@@ -171,8 +171,8 @@ def _fix_table(report: Report) -> list[str]:
     lines = [
         title,
         "",
-        "| # | cause | in plain words | explains | p90 if fixed |" + slo[0],
-        "|--:|---|---|--:|--:|" + slo[1],
+        "| # | cause | in plain words | explains | p90 if fixed | 95% CI |" + slo[0],
+        "|--:|---|---|--:|--:|--:|" + slo[1],
     ]
     for fix in found:
         c = fix.contributor
@@ -182,6 +182,7 @@ def _fix_table(report: Report) -> list[str]:
             cause(c),
             percent(c.share),
             f"{duration(fix.p90_ns)} ({percent(fix.change, signed=True)})",
+            duration_range(c.whatif_low_ns, c.whatif_high_ns),
         ]
         lines.append(_row(*cells, *([_met(fix.meets_slo)] if with_slo else [])))
     both = together(report)
@@ -192,6 +193,7 @@ def _fix_table(report: Report) -> list[str]:
             "replayed at once",
             "",
             f"**{duration(both.p90_ns)} ({percent(both.change, signed=True)})**",
+            "",
         ]
         lines.append(_row(*cells, *([_met(both.meets_slo)] if with_slo else [])))
     lines.append("")
@@ -203,12 +205,15 @@ def _fix_table(report: Report) -> list[str]:
         "of the other's time, so their p90s don't add up; \"together\" replays the fixes at once."
         for rank, others in by_first.items()
     ]
+    shared = shared_gain(report)
+    if shared is not None:
+        lines.append(f"> {prose(shared[0].upper() + shared[1:])}.")
     if any(f.unsure for f in found):
         lines.append("> ? may be noise: the 95% interval of its extra time includes 0.")
     lines += [
         "",
         "*explains*: its share of the extra time slow requests spend over typical ones. "
-        "*p90 if fixed*: every trace replayed with the fix.",
+        "*p90 if fixed*: every trace replayed with the fix; *95% CI*: its bootstrap interval.",
         "",
     ]
     return lines

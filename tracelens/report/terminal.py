@@ -29,17 +29,28 @@ from tracelens.answer import Report
 from tracelens.attribution import interval_includes_zero
 from tracelens.model import Contributor
 from tracelens.report import (
+    baseline_words,
     detail,
     duration,
     duration_range,
+    page_mix,
     percent,
     percentile_name,
+    percentiles_moved,
     read_sentence,
     sample_counts,
     sampling_lines,
     window_text,
 )
-from tracelens.report.facts import Fix, fixes, nearest_p90, overlaps, together, trace_row
+from tracelens.report.facts import (
+    Fix,
+    fixes,
+    nearest_p90,
+    overlaps,
+    shared_gain,
+    together,
+    trace_row,
+)
 from tracelens.report.links import TraceLinks
 from tracelens.report.safe import visible
 from tracelens.report.words import cause, label, shorten
@@ -165,11 +176,7 @@ def _header(report: Report) -> RenderableType:
     lines.append(_percentiles(report))
     analysed, total = sample_counts(report)
     of_total = f" of {total}" if total > analysed else ""
-    typical = (
-        "the baseline window"
-        if sel.baseline_window is not None
-        else f"{percentile_name(sel.baseline_percentile)} and below"
-    )
+    typical = baseline_words(sel)
     lines.append(
         Text(
             f"{analysed}{of_total} traces: {len(sel.slow_trace_ids)} slow "
@@ -178,7 +185,10 @@ def _header(report: Report) -> RenderableType:
         )
     )
     lines += [Text(visible(line)) for line in sampling_lines(report)]
-    if sel.left_out:  # a partial answer says what it left out
+    mix = page_mix(sel)
+    if mix is not None:
+        lines.append(Text(visible(mix)))
+    if sel.partial:  # a partial answer says what it left out
         lines.append(Text(visible(read_sentence(sel)), style="yellow"))
     if report.too_small:
         lines.append(
@@ -194,10 +204,10 @@ def _header(report: Report) -> RenderableType:
         lines.append(
             Text(
                 f"baseline window: p50 {duration(base.p50_ns)} · p90 {duration(base.p90_ns)} · "
-                f"p99 {duration(base.p99_ns)} ({base.count} traces); "
-                f"p90 now {percent(change, signed=True)}"
+                f"p99 {duration(base.p99_ns)} ({base.count} traces)"
             )
         )
+        lines.append(Text(f"now {percentiles_moved(report)}"))
         if change is not None and change < detail.NO_REGRESSION:
             lines.append(
                 Text(
@@ -303,6 +313,9 @@ def _fix_notes(report: Report, found: list[Fix], with_together: bool) -> Iterato
             + ("; 'together' replays the fixes at once" if with_together else ""),
             style="yellow",
         )
+    shared = shared_gain(report)
+    if shared is not None:
+        yield Text(visible(shared), style="yellow")
     if any(f.also_typical for f in found):
         yield Text(
             "typical requests too: it explains little of the gap, but fixing it speeds all",
