@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -16,10 +15,15 @@ from tests.builders import SpanSpec, span, trace
 from tracelens.analysis import TraceAnalysis, analyze_trace
 from tracelens.attribution import (
     attribute,
+    baseline_weights,
     bootstrap_excess,
     bootstrap_means,
     build_claims,
+    dense_times,
     interval_includes_zero,
+    note,
+    path_times,
+    rank,
     split_excess,
     too_small,
     trace_contributions,
@@ -277,6 +281,25 @@ def test_the_interval_covers_the_true_excess_in_about_95_percent_of_samples():
     assert 0.88 <= covered / 200 <= 0.99
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_interval_is_the_95_percent_one_with_both_sets_resampled(weighted):
+    # A known answer: the bootstrap distribution of a mean of n draws is close to normal with the
+    # plug-in variance / n, so the 95% percentile interval of mean(slow) - mean(base) is
+    # diff ± 1.96 sqrt(var_s / n_s + var_b / n_b). A 90% interval would be ± 1.645 (16%
+    # narrower); leaving one set unresampled drops its term. Column 0: both sets vary; column 1:
+    # only the baseline does (the slow set is constant); column 2: only the slow set does.
+    rng = np.random.default_rng(5)
+    n_s, n_b = 400, 300
+    x_s = np.column_stack([rng.normal(100, 20, n_s), np.full(n_s, 70.0), rng.normal(90, 30, n_s)])
+    x_b = np.column_stack([rng.normal(60, 20, n_b), rng.normal(50, 25, n_b), np.full(n_b, 40.0)])
+    weights = np.full(n_b, 1 / n_b) if weighted else None  # uniform: the same distribution
+    low, high = bootstrap_excess(x_s, x_b, seed=3, resamples=20_000, base_weights=weights)
+    se = np.sqrt(x_s.var(axis=0) / n_s + x_b.var(axis=0) / n_b)
+    diff = x_s.mean(axis=0) - x_b.mean(axis=0)
+    assert (high - low) / 2 == pytest.approx(1.96 * se, rel=0.03)
+    assert np.all(np.abs((low + high) / 2 - diff) < 0.05 * se)
+
+
 def test_resamples_are_drawn_in_whole_chunks_not_one_by_one():
     class Counting:
         def __init__(self) -> None:
@@ -294,16 +317,17 @@ def test_resamples_are_drawn_in_whole_chunks_not_one_by_one():
     assert means.mean(axis=0) == pytest.approx([99.0, 100.0], rel=0.01)
 
 
-def test_the_bootstrap_of_thousands_of_traces_and_hundreds_of_contributors_is_fast():
+def test_the_bootstrap_gives_every_column_its_own_interval():
+    # its speed at 1,000 x 5,000 traces and 200 columns: bench/speed.py
     rng = np.random.default_rng(0)
-    x_s = rng.exponential(1e6, (1000, 200))
-    x_b = rng.exponential(1e6, (5000, 200))
-    began = time.perf_counter()
-    low, high = bootstrap_excess(x_s, x_b, resamples=2000)
-    elapsed = time.perf_counter() - began
-    assert low.shape == high.shape == (200,)
+    x_s = rng.exponential(1e6, (100, 20))
+    x_b = rng.exponential(1e6, (500, 20))
+    x_s[:, 7] += 5e6  # one column with a clear excess
+    low, high = bootstrap_excess(x_s, x_b, resamples=500)
+    assert low.shape == high.shape == (20,)
     assert np.all(low < high)
-    assert elapsed < 10.0, f"{elapsed:.1f}s"
+    assert low[7] > 3e6
+    assert np.delete(high, 7).max() < low[7]  # the others' intervals stay near zero
 
 
 def test_an_interval_reaching_zero_is_flagged_and_small_samples_are_too_small():
@@ -380,3 +404,260 @@ def test_a_pattern_claiming_whole_calls_counts_each_call_once():
     got = by_key(attribute([calls("s", 5)], [calls("b", 2)], resamples=20))
     n1 = got[("n_plus_one", "web", "GET")]
     assert (n1.slow_calls, n1.baseline_calls) == (5.0, 2.0)
+
+
+# --- rank as the pipeline calls it, and the rules around it ------------------------------------
+
+A, B, C = ("", "svc", "a"), ("n_plus_one", "svc", "b"), ("", "svc", "c")
+
+
+def times_of(slow_rows: list[dict], base_rows: list[dict]):
+    """PathTimes from per-trace path ns per key (each key one call); durations are the sums."""
+
+    def contributions(rows: list[dict]):
+        return [(dict(r), dict.fromkeys(r, 1)) for r in rows]
+
+    return dense_times(
+        contributions(slow_rows),
+        contributions(base_rows),
+        [sum(r.values()) for r in slow_rows],
+        [sum(r.values()) for r in base_rows],
+        [f"s{i}" for i in range(len(slow_rows))],
+    )
+
+
+def random_times(seed: int = 4):
+    rng = np.random.default_rng(seed)
+    slow = [{A: int(rng.integers(50, 150)), B: int(rng.integers(0, 300))} for _ in range(30)]
+    base = [{A: int(rng.integers(40, 120)), B: int(rng.integers(0, 50))} for _ in range(40)]
+    return times_of(slow, base)
+
+
+def test_rank_intervals_are_the_bootstrap_with_the_seed_and_resamples_given():
+    times = random_times()
+    ranked = {(c.pattern, c.service, c.operation): c for c in rank(times, {}, seed=3, resamples=7)}
+    low, high = bootstrap_excess(times.slow_ns, times.base_ns, seed=3, resamples=7)
+    for j, key in enumerate(times.keys):
+        assert (ranked[key].ci_low_ns, ranked[key].ci_high_ns) == (low[j], high[j])
+    assert rank(times, {}) == rank(times, {}, seed=0, resamples=2000)  # the defaults
+
+
+def test_rank_with_baseline_weights_weights_the_means_the_total_and_the_bootstrap():
+    times = random_times()
+    n_base = times.base_ns.shape[0]
+    weights = np.linspace(1, 3, n_base)
+    weights /= weights.sum()
+    ranked = rank(times, {}, seed=5, resamples=50, base_weights=weights)
+    low, high = bootstrap_excess(
+        times.slow_ns, times.base_ns, seed=5, resamples=50, base_weights=weights
+    )
+    total = np.mean(times.slow_duration_ns) - weights @ np.asarray(times.base_duration_ns)
+    for c in ranked:
+        j = times.keys.index((c.pattern, c.service, c.operation))
+        assert c.baseline_ns == pytest.approx(weights @ times.base_ns[:, j], rel=1e-12)
+        assert c.baseline_calls == pytest.approx(weights @ times.base_calls[:, j], rel=1e-12)
+        assert c.share == pytest.approx(c.excess_ns / total, rel=1e-12)
+        assert (c.ci_low_ns, c.ci_high_ns) == (low[j], high[j])
+
+
+def test_rank_of_no_slow_traces_is_empty_even_with_baseline_keys():
+    assert rank(times_of([], [{A: 10}]), {}) == ()
+
+
+def test_traces_counts_the_slow_traces_holding_any_path_time_at_all():
+    ranked = by_key(rank(times_of([{A: 1, C: 5}, {A: 0, C: 5}, {C: 5}], [{C: 5}]), {}))
+    assert ranked[A].traces == 1  # one nanosecond is holding it
+    assert ranked[C].traces == 3
+
+
+def test_shares_are_zero_when_the_sets_are_equally_long_and_exact_without_a_baseline():
+    same = rank(times_of([{A: 10, C: 5}], [{A: 5, C: 10}]), {})
+    assert [c.share for c in same] == [0.0, 0.0]
+    alone = rank(times_of([{A: 30, C: 10}, {A: 10, C: 30}], []), {})
+    assert [c.share for c in alone] == [0.5, 0.5]  # each 20 of the 40 mean, no baseline
+
+
+def test_a_plain_operation_has_no_summary_and_a_pattern_its_most_common_one():
+    ranked = by_key(rank(times_of([{A: 10, B: 30}], [{A: 10}]), {B: "three calls"}))
+    assert (ranked[A].summary, ranked[B].summary) == ("", "three calls")
+
+
+@pytest.mark.parametrize("part", [ClaimPart.ALL, ClaimPart.HEAD])
+@pytest.mark.parametrize("wide_first", [False, True])
+def test_the_pattern_claiming_most_spans_wins_a_contested_span_whatever_the_order(part, wide_first):
+    root = span(
+        "R", 0, 100, children=[span("q", 10, 20, span_id="q1"), span("q", 30, 40, span_id="q2")]
+    )
+    wide = Finding("n_plus_one", "t1", "svc", "q", ("q1", "q2"), "two calls", part=part)
+    narrow = Finding("slow_query", "t1", "svc", "q", ("q1",), "one slow query", part=part)
+    a = analysed(root, "t1", *((wide, narrow) if wide_first else (narrow, wide)))
+    claims = build_claims([a])
+    winner = ("n_plus_one", "svc", "q")
+    owners = (winner, None) if part is ClaimPart.HEAD else (None, winner)
+    assert claims.explicit["t1"]["q1"] == owners
+    assert claims.rules[("svc", "q")] == owners
+
+
+def test_claims_come_from_every_trace_after_one_without_findings():
+    quiet = base_trace(0)
+    loud = slow_trace(1)
+    claims = build_claims([quiet, loud])
+    assert claims.rules[("api", "db")] == (None, ("n_plus_one", "api", "db"))
+
+
+def test_strata_too_small_in_the_baseline_are_pooled_over_every_baseline_trace():
+    # slow: half "heavy", a quarter each "odd" and "rare"; baseline: 4 heavy, 1 odd, 1 rare
+    weights = baseline_weights(
+        ["heavy", "heavy", "odd", "rare"], ["heavy"] * 4 + ["odd", "rare"], min_traces=3
+    )
+    pooled = (0.25 + 0.25) / 6  # both small strata's shares, spread over all six
+    assert weights[:4] == pytest.approx([0.5 / 4 + pooled] * 4)
+    assert weights[4:] == pytest.approx([pooled, pooled])
+    assert weights.sum() == pytest.approx(1.0)
+    # a stratum with exactly min_traces baseline traces stands for itself
+    exact = baseline_weights(["a", "b"], ["a"] * 3 + ["b"] * 3, min_traces=3)
+    assert exact == pytest.approx([0.5 / 3] * 6)
+
+
+def test_the_note_says_when_the_interval_reaches_zero_or_is_missing():
+    c = slow_trace_contributor()
+    assert note(c) == ""
+    assert note(replace(c, ci_low_ns=0.0)) == "interval includes 0: may be noise"
+    assert note(replace(c, ci_low_ns=math.nan)) == "interval includes 0: may be noise"
+    assert interval_includes_zero(replace(c, ci_high_ns=math.nan))
+    assert not interval_includes_zero(replace(c, ci_low_ns=-5.0, ci_high_ns=-1.0))
+
+
+def slow_trace_contributor() -> Contributor:
+    slow = [slow_trace(k) for k in range(12)]
+    base = [base_trace(k) for k in range(12)]
+    return by_key(attribute(slow, base, resamples=100))[("n_plus_one", "api", "db")]
+
+
+# --- trace_contributions: who gets each segment, and what counts as a call ---------------------
+
+
+def test_a_plain_operation_counts_each_span_holding_path_time_as_one_call():
+    root = span("R", 0, 100, children=[span("db", 10 + 20 * i, 20 + 20 * i) for i in range(3)])
+    a = analysed(root, "t1")
+    ns, calls = trace_contributions(a, build_claims([a]))
+    assert (ns[("", "svc", "db")], calls[("", "svc", "db")]) == (30, 3)
+    assert calls[("", "svc", "R")] == 1
+
+
+def test_unknown_spans_anywhere_on_the_path_add_up_and_the_rest_still_counts():
+    a = analyze_trace(trace(span("R", 0, 10, span_id="r"), trace_id="t1"))
+    odd = replace(a, path=(Segment("ghost1", 0, 2), Segment("r", 2, 4), Segment("ghost2", 4, 10)))
+    ns, calls = trace_contributions(odd, build_claims([odd]))
+    assert ns == {("", "svc", "R"): 2, ("", "(unknown)", "(unknown)"): 8}
+    assert calls[("", "(unknown)", "(unknown)")] == 2
+
+
+def test_time_the_path_misses_is_kept_off_path():
+    a = analyze_trace(trace(span("R", 0, 10, span_id="r"), trace_id="t1"))
+    short = replace(a, path=(Segment("r", 0, 7),))
+    ns, _ = trace_contributions(short, build_claims([short]))
+    assert ns == {("", "svc", "R"): 7, ("", "(trace)", "(off path)"): 3}
+
+
+def test_a_finding_in_the_trace_decides_its_spans_over_rules_from_other_traces():
+    #  t1: X claimed whole by "weak" here; elsewhere "strong" (more spans) claims X's operation,
+    #  and a third trace's "head" claims the part of X before its first child
+    def x_trace(tid: str, *findings: Finding) -> TraceAnalysis:
+        root = span("R", 0, 100, children=[
+            span("X", 10, 90, span_id=f"{tid}x", children=[span("c", 40, 60, span_id=f"{tid}c")]),
+        ])  # fmt: skip
+        return analysed(root, tid, *findings)
+
+    weak = x_trace("t1", Finding("weak", "t1", "svc", "X", ("t1x",), "one"))
+    strong = x_trace("t2", Finding("strong", "t2", "svc", "X", ("t2x", "t2c"), "two"))
+    head = x_trace("t3", Finding("head", "t3", "svc", "X", ("t3x",), "h", part=ClaimPart.HEAD))
+    claims = build_claims([weak, strong, head])
+    ns, _ = trace_contributions(weak, claims)
+    assert ns[("weak", "svc", "X")] == 60  # X's whole self time: 10..40 and 60..90
+    assert ("head", "svc", "X") not in ns  # not split by another trace's head claim
+    # a trace whose own finding claims only X's head: the rest of X (30) goes to the strongest
+    # rule, as does c (20), whose operation "strong" claims too
+    ns, _ = trace_contributions(head, claims)
+    assert (ns[("head", "svc", "X")], ns[("strong", "svc", "X")]) == (30, 50)
+
+
+def test_a_subtree_claimed_by_one_pattern_is_one_call_with_or_without_a_finding_in_the_trace():
+    #  R |--c--|--|   the root and its child, both claimed by "p" in t1; t2 has no finding but
+    #  the same operations, which the rules give to "p" too
+    def tree(tid: str, *findings: Finding) -> TraceAnalysis:
+        root = span("R", 0, 30, span_id=f"{tid}r", children=[span("c", 10, 20, span_id=f"{tid}c")])
+        return analysed(root, tid, *findings)
+
+    claimed = tree("t1", Finding("p", "t1", "svc", "R", ("t1r", "t1c"), "both"))
+    bare = tree("t2")
+    # elsewhere a stronger pattern claims the root's operation: in t1 the root is still p's
+    rival = analysed(
+        span("R", 0, 30, span_id="t3r", children=[span("R", 5, 25, span_id="t3s",
+             children=[span("R", 8, 20, span_id="t3u")])]),
+        "t3",
+        Finding("q", "t3", "svc", "R", ("t3r", "t3s", "t3u"), "three"),
+    )  # fmt: skip
+    claims = build_claims([claimed, bare])
+    for a in (claimed, bare):
+        ns, calls = trace_contributions(a, claims)
+        assert (ns[("p", "svc", "R")], calls[("p", "svc", "R")]) == (30, 1)
+    ns, calls = trace_contributions(claimed, build_claims([claimed, bare, rival]))
+    assert calls[("p", "svc", "R")] == 1
+
+
+def test_the_plain_rest_of_a_head_claimed_span_is_one_call():
+    server = span("SV", 40, 70, service="db")
+    root = span("R", 0, 100, service="web", children=[
+        span("CL", 10, 90, service="web", span_id="cl", children=[server]),
+    ])  # fmt: skip
+    head = Finding("queueing", "t1", "db", "SV", ("cl",), "w", part=ClaimPart.HEAD)
+    a = analysed(root, "t1", head)
+    _, calls = trace_contributions(a, build_claims([a]))
+    assert calls[("", "web", "CL -> db SV")] == 1
+
+
+def test_attribute_defaults_and_its_strata_reach_the_ranking():
+    many = [slow_trace(k, calls=1 + (7 * k) % 13) for k in range(40)]  # many distinct sums
+    assert attribute(many, many[:5]) == attribute(many, many[:5], seed=0, resamples=2000)
+    slow = [slow_trace(k, calls=2 + k % 3) for k in range(12)]
+    base = [base_trace(k) for k in range(12)]
+    # two pages: the slow set is all "heavy"; the baseline is 6 heavy and 6 light, and a light
+    # page's db call is 40 instead of 20, so weighting by page changes the baseline mean
+    light = [
+        analysed(span("R", 0, 140, service="api", children=[span("db", 50, 90, service="api")]),
+                 f"l{k:031x}")
+        for k in range(6)
+    ]  # fmt: skip
+    page = {a.trace.trace_id: "light" for a in light}
+    base = base[:6] + light
+
+    def stratum(a: TraceAnalysis) -> str:
+        return page.get(a.trace.trace_id, "heavy")
+
+    plain = by_key(attribute(slow, base, resamples=50))
+    weighted = by_key(attribute(slow, base, resamples=50, stratum=stratum))
+    key = ("n_plus_one", "api", "db")
+    assert plain[key].baseline_ns == 30.0  # (6 x 20 + 6 x 40) / 12
+    assert weighted[key].baseline_ns == pytest.approx(20.0)  # heavy pages only
+    weights = baseline_weights(["heavy"] * 12, [stratum(a) for a in base])
+    times = path_times(slow, base, build_claims([*slow, *base]))
+    j = times.keys.index(key)
+    low, high = bootstrap_excess(
+        times.slow_ns, times.base_ns, seed=0, resamples=50, base_weights=weights
+    )
+    assert (weighted[key].ci_low_ns, weighted[key].ci_high_ns) == (low[j], high[j])
+
+
+def test_a_resample_drawing_only_zero_weight_baseline_traces_has_a_zero_mean_not_nan():
+    x_s = np.arange(10.0).reshape(10, 1)
+    x_b = np.array([[5.0], [7.0]])
+    low, high = bootstrap_excess(x_s, x_b, resamples=200, base_weights=np.array([1.0, 0.0]))
+    assert np.isfinite(low).all()
+    assert np.isfinite(high).all()
+
+
+def test_every_resample_is_drawn_none_left_empty():
+    means = bootstrap_means(np.arange(1.0, 21.0).reshape(20, 1), np.random.default_rng(0), 300)
+    assert means.shape == (300, 1)
+    assert (means > 0).all()  # a row never drawn would stay 0

@@ -22,9 +22,15 @@ def traces_file(tmp_path):
 
 def test_the_report_names_the_route_and_the_top_cause(traces_file, capsys):
     assert main(["slowest", "--source", str(traces_file), "--route", "result"]) == 0
-    out = capsys.readouterr().out
-    assert "/result/[id]" in out
-    assert "SELECT" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert "web: GET /result/[id] (200)" in lines[1]
+    # the first row of "what to fix first" and of the contributors is the slow query, and it is
+    # not marked "?" (its interval is clear of zero)
+    fix = lines.index(next(line for line in lines if line.startswith("What to fix first")))
+    assert lines[fix + 2].split()[:5] == ["1", "slow", "query", "·", "api:"]
+    assert "SELECT * FROM items" in lines[fix + 2]
+    table = lines.index(next(line for line in lines if line.split()[:2] == ["#", "contributor"]))
+    assert lines[table + 1].split()[:4] == ["1", "slow", "query", "·"]
 
 
 def test_csv_has_the_documented_columns_in_order(traces_file, tmp_path, capsys):

@@ -251,3 +251,92 @@ def test_go_dns_events_on_a_client_span_claim_its_head():
     assert f.evidence["from_events"] is True
     assert f.evidence["timeouts"] == [1]
     assert f.part is ClaimPart.HEAD
+
+
+# --- thresholds: each one exactly at the bar fires, just below it does not ---------------------
+
+
+def test_a_timeout_multiple_is_within_tolerance_at_both_edges_and_up_to_max_timeouts():
+    dns = Dns()
+    assert (dns.timeout_ns, dns.timeout_tolerance, dns.max_timeouts) == (5_000 * MS, 0.10, 3)
+    assert [dns.timeouts_in(d) for d in (4_500 * MS, 5_500 * MS)] == [1, 1]
+    assert [dns.timeouts_in(d) for d in (4_500 * MS - 1, 5_500 * MS + 1)] == [0, 0]
+    assert [dns.timeouts_in(d) for d in (13_500 * MS, 16_500 * MS)] == [3, 3]
+    assert dns.timeouts_in(20_000 * MS) == 0  # four timeouts: past max_timeouts
+    assert Dns(max_timeouts=4).timeouts_in(20_000 * MS) == 4
+    assert dns.timeouts_in(0) == 0
+
+
+def named_lookups(hosts: list[str], lookup_ns: int = MS, tid: str = "s"):
+    """Fast lookups of the given names, one after another under one entry span."""
+    lookups = [
+        span(f"DNS lookup {h}", (2 + 10 * n) * MS, (2 + 10 * n) * MS + lookup_ns,
+             kind=SpanKind.CLIENT, service="pay", attrs={"dns.question.name": h})
+        for n, h in enumerate(hosts)
+    ]  # fmt: skip
+    end = (10 * len(hosts) + 5) * MS + lookup_ns
+    root = span("POST /pay", 0, end, kind=SpanKind.SERVER, service="pay", children=lookups)
+    return trace(root, trace_id=tid)
+
+
+def dns_findings(t, baseline=None):
+    return list(Dns().detect(analyze_trace(t), baseline or build_baseline([])))
+
+
+def test_min_repeat_lookups_of_one_name_is_a_finding_and_one_fewer_is_not():
+    assert Dns().min_repeat_lookups == 3
+    (f,) = dns_findings(named_lookups(["db.internal"] * 3))
+    assert f.evidence["repeated"] == {"db.internal": 3}
+    assert dns_findings(named_lookups(["db.internal"] * 2)) == []
+
+
+def test_min_search_expansions_of_one_name_is_a_finding_and_one_fewer_is_not():
+    assert Dns().min_search_expansions == 2
+    (f,) = dns_findings(named_lookups(["api.stripe.com.svc.cluster.local", "api.stripe.com"]))
+    assert f.evidence["search_expansions"] == {"api.stripe.com": 2}
+    assert dns_findings(named_lookups(["api.stripe.com.svc.cluster.local", "x.example.org"])) == []
+
+
+def one_lookup_ns(lookup_ns: int, tid: str = "s"):
+    return named_lookups(["db.internal"], lookup_ns, tid)
+
+
+def test_a_lookup_must_exceed_its_baseline_by_min_excess_and_ratio():
+    dns = Dns()
+    assert (dns.slow_ratio, dns.min_excess_ns) == (2.0, 20 * MS)
+    # baseline 10 ms: 2 x 10 = 20 ms is passed before 10 + 20 = 30 ms
+    fast = baseline_of(*(one_lookup_ns(10 * MS, f"b{n}") for n in range(3)))
+    assert dns_findings(one_lookup_ns(30 * MS), fast)
+    assert not dns_findings(one_lookup_ns(30 * MS - 1), fast)
+    # baseline 40 ms: 40 + 20 = 60 ms is passed before 2 x 40 = 80 ms
+    slower = baseline_of(*(one_lookup_ns(40 * MS, f"b{n}") for n in range(3)))
+    assert dns_findings(one_lookup_ns(80 * MS), slower)
+    assert not dns_findings(one_lookup_ns(80 * MS - 1), slower)
+
+
+def test_without_a_baseline_a_lookup_must_reach_the_absolute_bar():
+    assert Dns().absolute_ns == 100 * MS
+    (f,) = dns_findings(one_lookup_ns(100 * MS))
+    assert f.evidence["lookups"] == 1
+    assert dns_findings(one_lookup_ns(100 * MS - 1)) == []
+
+
+def dns_events_call(dns_ns: int):
+    """A Go HTTP client span whose http.dns.start/done events are `dns_ns` apart (no timeout)."""
+    events = (Event(2 * MS, "http.dns.start"), Event(2 * MS + dns_ns, "http.dns.done"))
+    server_at = 3 * MS + dns_ns
+    call = span(
+        "HTTP GET", MS, server_at + 30 * MS, kind=SpanKind.CLIENT, service="quote", attrs=URL,
+        events=events,
+        children=[span("GET /p", server_at, server_at + 25 * MS, kind=SpanKind.SERVER,
+                       service="pricing")],
+    )  # fmt: skip
+    root = span("GET /quote", 0, server_at + 40 * MS, kind=SpanKind.SERVER, service="quote",
+                children=[call])  # fmt: skip
+    return trace(root)
+
+
+def test_dns_events_without_a_timeout_must_add_up_to_the_absolute_bar():
+    (f,) = dns_findings(dns_events_call(100 * MS))
+    assert (f.evidence["from_events"], f.evidence["timeouts"]) == (True, [0])
+    assert dns_findings(dns_events_call(100 * MS - 1)) == []

@@ -52,3 +52,44 @@ def test_a_failing_call_that_ran_long_is_an_error_finding_and_its_echo_is_not():
 
 def test_a_fast_failure_costs_nothing_beyond_baseline():
     assert list(Error().detect(analyze_trace(lookup(25, True, "s")), BASE)) == []
+
+
+# --- thresholds: each one exactly at the bar fires, just below it does not ---------------------
+
+
+def failing_ns(leaf_ns: int, tid: str, parent_self_ns: int = 5 * MS):
+    """A failing call of `leaf_ns` under a failing entry span with `parent_self_ns` of its own."""
+    leaf = span(
+        "GET rates", 2 * MS, 2 * MS + leaf_ns, kind=SpanKind.CLIENT, service="fx",
+        status=StatusCode.ERROR,
+    )  # fmt: skip
+    root = span(
+        "GET /convert", 0, leaf_ns + parent_self_ns, kind=SpanKind.SERVER, service="fx",
+        status=StatusCode.ERROR, children=[leaf],
+    )  # fmt: skip
+    return trace(root, trace_id=tid)
+
+
+def failing_ops(t, baseline) -> list[str]:
+    return [f.operation for f in Error().detect(analyze_trace(t), baseline)]
+
+
+def test_a_failure_must_last_min_excess_beyond_its_baseline():
+    assert Error().min_excess_ns == 50 * MS
+    assert failing_ops(failing_ns(70 * MS, "s"), BASE) == ["GET rates"]  # baseline 20 ms
+    assert failing_ops(failing_ns(70 * MS - 1, "s"), BASE) == []
+
+
+def test_without_a_baseline_a_failure_must_hold_min_path_of_the_critical_path():
+    assert Error().min_path_ns == 10 * MS
+    none = build_baseline([])
+    assert failing_ops(failing_ns(10 * MS, "s"), none) == ["GET rates"]
+    assert failing_ops(failing_ns(10 * MS - 1, "s"), none) == []
+
+
+def test_a_failing_parent_is_an_echo_until_its_own_time_reaches_min_excess():
+    none = build_baseline([])
+    both = failing_ops(failing_ns(20 * MS, "s", parent_self_ns=50 * MS), none)
+    assert sorted(both) == ["GET /convert", "GET rates"]
+    echo = failing_ops(failing_ns(20 * MS, "s", parent_self_ns=50 * MS - 1), none)
+    assert echo == ["GET rates"]

@@ -134,3 +134,44 @@ def test_kindless_spans_calling_another_service_are_calls():
     base = build_baseline(analyze_trace(page(f"b{n}", 0)) for n in range(5))
     (f,) = Queueing().detect(analyze_trace(page("s", 300)), base)
     assert f.service == "price"
+
+
+# --- thresholds: each one exactly at the bar fires, just below it does not ---------------------
+
+
+def one_call(gap_ns: int, tid: str):
+    """gw calls pricing once; the call's time outside the server side is `gap_ns` (ns)."""
+    before = gap_ns - 2 * MS  # and 2 ms after the server side
+    client = span(
+        "GET pricing", MS, MS + before + 12 * MS, kind=SpanKind.CLIENT, service="gw",
+        children=[span("handle", MS + before, MS + before + 10 * MS, kind=SpanKind.SERVER,
+                       service="pricing")],
+    )  # fmt: skip
+    root = span("GET /", 0, before + 15 * MS, kind=SpanKind.SERVER, service="gw", children=[client])
+    return trace(root, trace_id=tid)
+
+
+def queued(baseline, gap_ns: int) -> bool:
+    return bool(list(Queueing().detect(analyze_trace(one_call(gap_ns, "s")), baseline)))
+
+
+def test_a_gap_must_exceed_the_baseline_gap_by_min_excess():
+    # baseline gap 3 ms: 2 x 3 ms is passed long before 3 + 50 = 53 ms
+    assert Queueing().min_excess_ns == 50 * MS
+    base = build_baseline(analyze_trace(one_call(3 * MS, f"b{n}")) for n in range(3))
+    assert queued(base, 53 * MS)
+    assert not queued(base, 53 * MS - 1)
+
+
+def test_a_gap_must_be_ratio_times_the_baseline_gap():
+    # baseline gap 100 ms: 100 + 50 ms is passed long before 2 x 100 = 200 ms
+    assert Queueing().ratio == 2.0
+    base = build_baseline(analyze_trace(one_call(100 * MS, f"b{n}")) for n in range(3))
+    assert queued(base, 200 * MS)
+    assert not queued(base, 200 * MS - 1)
+
+
+def test_without_a_baseline_a_gap_must_reach_the_absolute_bar():
+    assert Queueing().absolute_ns == 500 * MS
+    assert queued(build_baseline([]), 500 * MS)
+    assert not queued(build_baseline([]), 500 * MS - 1)

@@ -71,3 +71,33 @@ def test_a_failure_that_was_not_tried_again_is_not_a_retry():
         )
     )
     assert list(Retry().detect(analyze_trace(t), EMPTY)) == []
+
+
+# --- thresholds: exactly at the bar fires, just below it does not ----------------------------
+
+
+def one_retry_ns(failed_ns: int):
+    """A failed POST of `failed_ns` (no server span under it), then one that succeeds."""
+
+    def post(start: int, end: int, status: int):
+        return span(
+            "POST", start, end, kind=SpanKind.CLIENT, service="checkout",
+            attrs={"http.request.method": "POST", "url.full": "http://payments/charge",
+                   "http.response.status_code": status},
+            status=StatusCode.ERROR if status >= 500 else StatusCode.UNSET,
+        )  # fmt: skip
+
+    first = post(MS, MS + failed_ns, 503)
+    second = post(2 * MS + failed_ns, 22 * MS + failed_ns, 200)
+    root = span(
+        "POST /checkout", 0, 25 * MS + failed_ns, kind=SpanKind.SERVER, service="checkout",
+        children=[first, second],
+    )  # fmt: skip
+    return trace(root)
+
+
+def test_failed_attempts_must_hold_min_path_of_the_critical_path():
+    assert Retry().min_path_ns == 10 * MS
+    (f,) = Retry().detect(analyze_trace(one_retry_ns(10 * MS)), EMPTY)
+    assert f.saving_ns == 10 * MS
+    assert list(Retry().detect(analyze_trace(one_retry_ns(10 * MS - 1)), EMPTY)) == []

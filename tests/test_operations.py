@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tracelens.model import AttributeValue, Span, SpanKind
 from tracelens.operations import (
+    DB_SYSTEM,
     _cache,
     normalise_path,
     normalise_statement,
@@ -139,17 +138,13 @@ def test_unhashable_attribute_values_from_a_lax_reader_do_not_crash():
     assert operation_of(lax)
 
 
-def test_a_hundred_thousand_lookups_of_fifty_templates_are_quick():
-    spans = [
-        db(f"SELECT * FROM t{i % 50} WHERE id = {i}") for i in range(20_000)
-    ]  # distinct statements, 50 templates: the cache holds them, later calls are lookups
-    start = time.perf_counter()
-    for _ in range(5):
-        for s in spans:
-            operation_of(s)
-    elapsed = time.perf_counter() - start
-    assert len({operation_of(s) for s in spans}) == 50
-    assert elapsed < 5.0, f"100k operation_of calls took {elapsed:.1f} s"
+def test_twenty_thousand_distinct_statements_of_fifty_templates_are_fifty_operations():
+    # distinct statements, 50 templates: the cache holds them, later calls are lookups (their
+    # speed is measured by bench/speed.py)
+    spans = [db(f"SELECT * FROM t{i % 50} WHERE id = {i}") for i in range(20_000)]
+    first = [operation_of(s) for s in spans]
+    assert len(set(first)) == 50
+    assert [operation_of(s) for s in spans] == first  # a cached answer is the same answer
 
 
 @given(st.lists(st.integers(min_value=-(10**12), max_value=10**12), min_size=3, max_size=3))
@@ -178,3 +173,12 @@ def test_urls_and_statements_differing_in_ids_share_one_cache_entry():
         c.kind,
         (("db.system", "postgresql"), ("db.statement", "SELECT * FROM t WHERE id = 0")),
     ) in _cache
+
+
+def test_the_pre_1_21_database_system_name_is_still_read():
+    # the name most agents still send; the semantic conventions package keeps it as the old one
+    from opentelemetry.semconv._incubating.attributes import db_attributes as db_old
+
+    assert db_old.DB_SYSTEM == "db.system"
+    assert "db.system" in DB_SYSTEM
+    assert operation_of(make("query", SpanKind.CLIENT, db__system="mysql")).startswith("mysql")

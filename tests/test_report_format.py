@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import replace
 
 import pytest
 
 from tests.report_sample import CONTRIBUTORS, sample_report
+from tracelens.attribution import interval_includes_zero
+from tracelens.frames import contributors_frame
 from tracelens.report import (
-    ci_includes_zero,
     contributor_label,
     duration,
     duration_range,
@@ -92,9 +94,41 @@ def test_the_sample_sentence_counts_skipped_traces_with_their_reasons():
 
 
 def test_an_interval_touching_zero_is_not_a_conclusion():
-    assert not ci_includes_zero(CONTRIBUTORS[0])
-    assert ci_includes_zero(CONTRIBUTORS[2])
-    assert ci_includes_zero(replace(CONTRIBUTORS[0], ci_low_ns=math.nan))
+    assert not interval_includes_zero(CONTRIBUTORS[0])
+    assert interval_includes_zero(CONTRIBUTORS[2])
+    assert interval_includes_zero(replace(CONTRIBUTORS[0], ci_low_ns=0.0))  # touching
+    assert interval_includes_zero(replace(CONTRIBUTORS[0], ci_low_ns=math.nan))
+    assert interval_includes_zero(replace(CONTRIBUTORS[0], ci_high_ns=math.nan))
+    assert interval_includes_zero(replace(CONTRIBUTORS[0], ci_high_ns=math.inf))
+    below = replace(CONTRIBUTORS[0], ci_low_ns=-2.0 * S, ci_high_ns=-1.0 * S)
+    assert not interval_includes_zero(below)  # wholly below zero is a conclusion too
+
+
+def test_the_frames_note_and_the_renderers_mark_say_the_same_thing_nan_included():
+    from tracelens.report import markdown, terminal
+    from tracelens.report.facts import fixes
+
+    rows = (
+        replace(CONTRIBUTORS[0], ci_low_ns=math.nan),  # no interval: not a conclusion
+        replace(CONTRIBUTORS[1], ci_low_ns=1.0 * S, ci_high_ns=2.0 * S),  # clear
+        *CONTRIBUTORS[2:],
+    )
+    report = replace(sample_report(), contributor_rows=rows)
+    notes = list(contributors_frame(rows)["note"])
+    assert [bool(n) for n in notes] == [interval_includes_zero(c) for c in rows]
+    assert notes[0]
+    assert not notes[1]
+    unsure = {f.contributor.rank: f.unsure for f in fixes(report)}
+    assert all(unsure[c.rank] == interval_includes_zero(c) for c in rows if c.rank in unsure)
+    out = io.StringIO()
+    terminal.render(report, out, width=160, color_system=None)
+    marks = {c.rank for c in rows if interval_includes_zero(c)}
+    table = [line.split() for line in out.getvalue().splitlines()]
+    assert {int(w[0][:-1]) for w in table if w and w[0][:-1].isdigit() and w[0][-1] == "?"} == marks
+    out = io.StringIO()
+    markdown.render(report, out)
+    assert "| 1? |" in out.getvalue().replace("  ", " ")
+    assert "| 2? |" not in out.getvalue().replace("  ", " ")
 
 
 def test_evidence_prefers_slow_traces_with_the_biggest_saving():

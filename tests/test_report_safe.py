@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 import tracelens
 from tests.hostile import hostile_corpus
 from tracelens.report import csv, html, json, markdown, terminal
-from tracelens.report.safe import is_inert, visible
+from tracelens.report.safe import is_inert, json_inert, visible
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +92,11 @@ def test_html_escapes_names_and_holds_no_script_from_data(report):
     assert "<b>bold</b>" not in text
     assert "&lt;b&gt;bold&lt;/b&gt;" in text or "&lt;b&gt;" in text
     assert text.count("<script") == 0
+
+
+def test_json_inert_writes_what_json_leaves_raw_as_escapes_and_keeps_the_rest():
+    raw = stdjson.dumps({"name": "a\x7fb\x85c\u202ed"}, ensure_ascii=False)
+    inert = json_inert(raw)
+    assert inert == '{"name": "a\\u007fb\\u0085c\\u202ed"}'
+    assert stdjson.loads(inert) == stdjson.loads(raw)  # the same characters, written inertly
+    assert json_inert('{"a": 1}') == '{"a": 1}'

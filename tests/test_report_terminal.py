@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from dataclasses import replace
 
 import pytest
@@ -15,6 +14,7 @@ from tests.report_sample import (
     before_after_report,
     sample_report,
 )
+from tracelens.attribution import interval_includes_zero
 from tracelens.model import RouteStats, Segment, Selection, Span
 from tracelens.report import terminal
 
@@ -43,8 +43,11 @@ def test_every_width_fits_with_no_trailing_spaces_and_every_contributor(width):
     lines = text.splitlines()
     assert all(len(line) <= width for line in lines if "http://" not in line)
     assert not [line for line in lines if line != line.rstrip()]
+    # the contributors table: one row per contributor, in rank order, "?" where it may be noise
+    top = next(i for i, line in enumerate(lines) if line.split()[:2] == ["#", "contributor"])
+    rows = [line.split()[0] for line in lines[top + 1 : top + 1 + len(CONTRIBUTORS)]]
+    assert rows == [f"{c.rank}{'?' if interval_includes_zero(c) else ''}" for c in CONTRIBUTORS]
     for c in CONTRIBUTORS:
-        assert f"{c.rank}" in text
         assert c.service in text
     assert "Evidence" in text
     assert "What to fix first" in text
@@ -202,7 +205,7 @@ def test_the_critical_path_folds_repeated_calls_into_one_row():
     assert "nearest p90" in text
 
 
-def test_a_five_thousand_call_path_draws_quickly():
+def test_a_five_thousand_call_path_draws_as_one_folded_row():
     t0 = 0
     spans = {"root": Span("t", "root", None, "api", "GET /", start_ns=0, end_ns=10_001 * MS)}
     path = [Segment("root", 0, MS)]
@@ -219,9 +222,7 @@ def test_a_five_thousand_call_path_draws_quickly():
         )
         path.append(Segment(sid, (1 + 2 * k) * MS, (3 + 2 * k) * MS))
     report = replace(sample_report(), example_path=tuple(path), example_spans=spans)
-    began = time.perf_counter()
-    text = rendered(report, verbose=True)
-    assert time.perf_counter() - began < 2
+    text = rendered(report, verbose=True)  # its speed: bench/speed.py
     assert "×5000" in text
 
 

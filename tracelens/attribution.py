@@ -26,15 +26,16 @@ The 95% interval comes from a vectorised bootstrap over traces; the excess split
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from tracelens.analysis import TraceAnalysis, facts_of
-from tracelens.model import ClaimPart, Contributor, Finding
+from tracelens.model import ClaimPart, Contributor
 
 Key = tuple[str, str, str]  # (pattern, service, operation); pattern "" for a plain operation
 FloatArray = npt.NDArray[np.float64]
@@ -77,8 +78,15 @@ def too_small(slow_n: int, base_n: int) -> bool:
 
 
 def interval_includes_zero(c: Contributor) -> bool:
-    """The excess may be noise: its 95% interval reaches zero."""
-    return c.ci_low_ns <= 0.0 <= c.ci_high_ns
+    """The excess may be noise: its 95% interval reaches zero, or is missing (NaN).
+
+    The one rule for every output: the frames' `note` and each renderer's `?` mark use it.
+    A missing bound means nothing was concluded, so it counts as including zero.
+    """
+    lo, hi = c.ci_low_ns, c.ci_high_ns
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return True
+    return lo <= 0.0 <= hi
 
 
 def note(c: Contributor) -> str:
@@ -486,18 +494,3 @@ def rank(
             )
         )
     return tuple(rows)
-
-
-def with_whatif(
-    contributors: Sequence[Contributor], whatif_p90_ns: Mapping[Key, float | None]
-) -> tuple[Contributor, ...]:
-    """The contributors with `whatif_p90_ns` filled from whatif.whatif_for_contributors."""
-    return tuple(
-        replace(c, whatif_p90_ns=whatif_p90_ns.get((c.pattern, c.service, c.operation)))
-        for c in contributors
-    )
-
-
-def findings_of(analyses: Iterable[TraceAnalysis]) -> list[Finding]:
-    """Every finding of the given traces, in trace order."""
-    return [f for a in analyses for f in a.findings]

@@ -101,8 +101,6 @@ class ProblemKind(enum.StrEnum):
     NEGATIVE_DURATION = "negative_duration"  # end before start; treated as zero length
     MULTIPLE_ROOTS = "multiple_roots"  # several spans without a parent; a synthetic root spans them
     NO_ROOT = "no_root"  # every span has a missing parent
-    CLIPPED = "clipped"  # a child overflowing its parent in the same process was clipped
-    DROPPED = "dropped"  # a child wholly outside its parent was left off the critical path
     EMPTY = "empty"  # no spans at all
 
 

@@ -24,9 +24,6 @@ import re
 from collections.abc import Mapping
 
 from opentelemetry.semconv._incubating.attributes import (
-    db_attributes as db_old,
-)
-from opentelemetry.semconv._incubating.attributes import (
     graphql_attributes,
     rpc_attributes,
 )
@@ -57,7 +54,6 @@ GRAPHQL = (graphql_attributes.GRAPHQL_OPERATION_TYPE, graphql_attributes.GRAPHQL
 DB_ATTRS = frozenset((*DB_SYSTEM, *DB_TEXT, *DB_OPERATION, *DB_TABLE))
 HTTP_ATTRS = frozenset((*HTTP_METHOD, *HTTP_ROUTE, *HTTP_URL, *HTTP_PATH))
 RELEVANT = frozenset((*DB_ATTRS, *HTTP_ATTRS, *HOST, *RPC, *GRAPHQL))
-assert db_old.DB_SYSTEM == "db.system"  # the old name is still the one most agents send
 
 _CACHE_LIMIT = 200_000  # distinct span shapes kept; unbounded URLs must not grow memory forever
 _cache: dict[tuple[object, ...], str] = {}

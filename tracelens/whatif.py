@@ -46,7 +46,7 @@ from tracelens.analysis import TraceAnalysis, facts_of
 from tracelens.baseline import Baseline
 from tracelens.critical_path import critical_path
 from tracelens.graph import SYNTHETIC_ROOT_ID, SpanTree, build_tree
-from tracelens.model import Contributor, Edits, Finding, Span, Trace
+from tracelens.model import Edits, Finding, Span, Trace
 
 Key = tuple[str, str, str]  # (pattern, service, operation), as attribution.Key
 REPLAY_ORIGIN = "(what-if replay)"
@@ -225,33 +225,6 @@ def whatif_p90(
         w = np.fromiter((weights.get(t, 1.0) for t in durations_ns), dtype=np.float64)
         return float(np.percentile(values, q, weights=w, method="inverted_cdf"))
     return float(np.percentile(values, q))
-
-
-def whatif_for_contributors(
-    analyses: Sequence[TraceAnalysis],
-    contributors: Iterable[Contributor],
-    findings: Iterable[Finding],
-    q: float = 90,
-    weights: Mapping[str, float] | None = None,
-) -> dict[Key, float | None]:
-    """What-if p90 over all `analyses` for each pattern contributor (None for plain operations).
-
-    Each pattern contributor's findings are merged per trace into one set of edits, every
-    affected trace is replayed, and the route's p90 is recomputed with those traces replaced.
-    A pattern whose findings carry no edits gets None: its fix is not modelled.
-    """
-    by_id = {a.trace.trace_id: a for a in analyses}
-    durations = {t: a.duration_ns if a.tree.spans else 0 for t, a in by_id.items()}
-    edits_of = edits_by_key(findings, by_id)
-    out: dict[Key, float | None] = {}
-    for c in contributors:
-        key = (c.pattern, c.service, c.operation)
-        if not c.pattern or key not in edits_of:
-            out[key] = None
-            continue
-        rewritten = {t: whatif_duration_ns(by_id[t], e) for t, e in edits_of[key].items()}
-        out[key] = whatif_p90(durations, rewritten, q, weights)
-    return out
 
 
 def whatif_interval(

@@ -62,8 +62,8 @@ class NPlusOne:
     side (in ≥ `min_baseline_overlap` of the baseline traces repeating it under one parent), and
     no more of them than `max_count_growth` × the baseline's usual count, are lost concurrency,
     not an N+1: they are left to `sequential`. The fix is one batched call: keep the median
-    member and remove the others. Under a GraphQL operation the finding says the DataLoader is
-    not batching.
+    member (by time per call; a compressed span shrinks to one call) and remove the others.
+    Under a GraphQL operation the finding says the DataLoader is not batching.
     """
 
     name: ClassVar[str] = "n_plus_one"

@@ -1,6 +1,6 @@
 """Jaeger v1 JSON (query API, UI files, Elasticsearch dumps) -> spans: `add_traces(traces, sink)`.
 
-Wire structs mirror the JSON so msgspec decodes straight into them (`TRACES`, `TRACE`, `SPANS`;
+Wire structs mirror the JSON so msgspec decodes straight into them (`TRACES`, `SPANS`;
 decode with `strict=False` so int64 sent as strings are accepted);
 `add_traces` / `add_spans` turn them into `Span`s in a `Sink`. Parent = first CHILD_OF reference
 into the same trace, other same-trace references become links; service and process come from
@@ -69,7 +69,6 @@ class JTrace(msgspec.Struct, gc=False):
     processes: dict[str, Process] | None = None
 
 
-TRACE = JTrace
 TRACES = list[JTrace]
 SPANS = list[JSpan]
 

@@ -221,12 +221,6 @@ def sampling_lines(report: Report) -> list[str]:
     return lines
 
 
-def ci_includes_zero(c: Contributor) -> bool:
-    """True when the 95% interval of the excess does not exclude zero: not a conclusion."""
-    lo, hi = finite(c.ci_low_ns), finite(c.ci_high_ns)
-    return lo is None or hi is None or lo <= 0 <= hi
-
-
 def whatif_change(report: Report, c: Contributor) -> float | None:
     """Relative change of the route's p90 if the contributor were fixed (-0.62 = 62% faster)."""
     after, before = finite(c.whatif_p90_ns), finite(report.stats.p90_ns)

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracelens.answer import Report
+from tracelens.attribution import interval_includes_zero
 from tracelens.model import Contributor, Finding, TraceSummary
-from tracelens.report import ci_includes_zero, duration, finite, whatif_change, whatif_rows
+from tracelens.report import duration, finite, whatif_change, whatif_rows
 from tracelens.report.words import cause
 
 Key = tuple[str, str, str]
@@ -89,7 +90,7 @@ def fixes(report: Report) -> list[Fix]:
             continue
         change = whatif_change(report, c)
         typical = c.baseline_calls >= 1 and c.share < 0.25 and (change or 0) < -0.05
-        out.append(Fix(c, p90, change, _meets(report, p90), ci_includes_zero(c), typical))
+        out.append(Fix(c, p90, change, _meets(report, p90), interval_includes_zero(c), typical))
     return out
 
 

@@ -14,8 +14,9 @@ from html import escape
 from typing import TextIO
 
 from tracelens.answer import Report
+from tracelens.attribution import interval_includes_zero
 from tracelens.model import Contributor, Segment, Span
-from tracelens.report import ci_includes_zero, duration, duration_range, percent, window_text
+from tracelens.report import duration, duration_range, percent, window_text
 from tracelens.report.detail import bucket_of, histogram_counts, method_lines, path_rows
 from tracelens.report.facts import fixes, nearest_p90, together
 from tracelens.report.links import TraceLinks
@@ -119,7 +120,7 @@ def _contributors(report: Report) -> str:
     low = min(0.0, *(c.ci_low_ns for c in rows))
     high = max(1.0, *(c.ci_high_ns for c in rows))
     body = "".join(
-        f'<tr><td class="n">{c.rank}{"?" if ci_includes_zero(c) else ""}</td>'
+        f'<tr><td class="n">{c.rank}{"?" if interval_includes_zero(c) else ""}</td>'
         f"<td><code>{e(label(c, full=True))}</code></td>"
         f"<td class=n>{duration(c.excess_ns)}</td><td class=n>{percent(c.share)}</td>"
         f"<td class=n>{duration_range(c.ci_low_ns, c.ci_high_ns)}</td>"

@@ -13,9 +13,9 @@ import re
 from typing import TextIO
 
 from tracelens.answer import Report
+from tracelens.attribution import interval_includes_zero
 from tracelens.model import Contributor, Finding
 from tracelens.report import (
-    ci_includes_zero,
     count_matching,
     duration,
     duration_range,
@@ -240,7 +240,7 @@ def _contributor_table(report: Report) -> list[str]:
     ]
     lines += [
         _row(
-            f"{c.rank}?" if ci_includes_zero(c) else str(c.rank),
+            f"{c.rank}?" if interval_includes_zero(c) else str(c.rank),
             code(label(c, full=True)),
             duration(c.slow_ns),
             duration(c.baseline_ns),
@@ -251,7 +251,7 @@ def _contributor_table(report: Report) -> list[str]:
         )
         for c in rows
     ]
-    if any(ci_includes_zero(c) for c in rows):
+    if any(interval_includes_zero(c) for c in rows):
         lines += ["", "Rows marked ? may be noise: their 95% interval includes 0."]
     return [*lines, ""]
 

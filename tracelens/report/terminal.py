@@ -26,10 +26,10 @@ from rich.table import Table
 from rich.text import Text
 
 from tracelens.answer import Report
+from tracelens.attribution import interval_includes_zero
 from tracelens.model import Contributor
 from tracelens.report import (
     baseline_words,
-    ci_includes_zero,
     detail,
     duration,
     duration_range,
@@ -342,7 +342,7 @@ def contributors(
     if not rows:
         yield Text("no contributors: no slow trace had a critical path to compare")
         return
-    unsure = [c for c in rows if ci_includes_zero(c)]
+    unsure = [c for c in rows if interval_includes_zero(c)]
     if unsure:
         yield Text(
             f"rows marked ? ({len(unsure)}) may be noise: their 95% interval includes 0",
@@ -381,7 +381,7 @@ def contributors(
 
 def _cells(report: Report, c: Contributor) -> dict[str, str]:
     return {
-        "#": f"{c.rank}?" if ci_includes_zero(c) else str(c.rank),
+        "#": f"{c.rank}?" if interval_includes_zero(c) else str(c.rank),
         "contributor": label(c),
         "extra": duration(c.excess_ns),
         "share": percent(c.share),
