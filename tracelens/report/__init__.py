@@ -292,13 +292,15 @@ def whatif_rows(report: Report) -> list[Contributor]:
 
 
 def baseline_words(sel: Selection) -> str:
-    """What the baseline is: `p50 and below`, `p90 and above of the baseline window`."""
-    return band_words(
+    """What the baseline is: `p50 and below`, `p90 and above of the baseline window`, and
+    `per page` when it was drawn page by page (pages.py)."""
+    words = band_words(
         percentile_name(sel.percentile),
         percentile_name(sel.baseline_percentile),
         sel.baseline_band or SAME,
         2 if sel.baseline_window is not None else 1,
     )
+    return f"{words}, per page" if sel.pages else words
 
 
 def page_mix(sel: Selection, shown: int = 3) -> str | None:
