@@ -203,31 +203,29 @@ EQUIVALENT |= {
         "tracelens.attribution.x_trace_contributions",
         [25, 27],
     ),
-    "tracelens.whatif.x__placed__mutmut_9": (
+    "tracelens.whatif.x__placed__mutmut_13": (
         "`>=` for `>`: an equal end sets the same latest original end"
     ),
     "tracelens.whatif.x__scaled__mutmut_6": "`>= 0`: a gap of 0 scales to 0 either way",
     "tracelens.whatif.x_replay__mutmut_3": (
         "`and` for `or`: a tree has no spans exactly when it has no root (-1), so both tests agree"
     ),
-    **_same(
-        "the latest original end among predecessors: an equal one is the same value",
-        "tracelens.whatif.x_replay",
-        [119],
+    "tracelens.whatif.x_replay__mutmut_129": (
+        "`>=` for `>`: the latest original end among predecessors; an equal one is the same value"
     ),
     **_same(
         "two fields always set together (pred_orig with pred_end, block_orig with block_end): "
         "`or` and `and` of their None checks agree",
         "tracelens.whatif.x_replay",
-        [77, 133],
+        [84, 152],
     ),
     **_same(
         "the placeholder start and end of spans not yet placed: every span that is output is "
         "placed first, so the initial value is never read",
         "tracelens.whatif.x_replay",
-        [27, 30],
+        [34, 37],
     ),
-    "tracelens.whatif.x_replay__mutmut_195": (
+    "tracelens.whatif.x_replay__mutmut_222": (
         "`break` for `continue` at the synthetic root: build_tree appends it last, so no span "
         "follows it in index order"
     ),
@@ -235,6 +233,11 @@ EQUIVALENT |= {
         "np.fromiter's dtype or count left to numpy: the same float64 values",
         "tracelens.whatif.x_whatif_p90",
         [5, 9, 17],
+    ),
+    **_same(
+        "np.fromiter's dtype or count left to numpy: the same float64 values",
+        "tracelens.whatif.x_whatif_interval",
+        [8, 12, 32, 36],
     ),
     "tracelens.report.csv.x_render__mutmut_18": "ndigits=1 is contributor_record's default",
     "tracelens.report.csv.x_render__mutmut_5": (

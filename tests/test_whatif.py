@@ -1,8 +1,12 @@
-"""What-if replay: drawn cases of each edit, the identity property, scale, and the what-if p90."""
+"""What-if replay: drawn cases of each edit, the identity property, scale, the what-if p90, typical
+(baseline-cost) edits and the exact bootstrap interval."""
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import Counter
+from typing import cast
 
 import numpy as np
 from hypothesis import given, settings
@@ -10,13 +14,16 @@ from hypothesis import strategies as st
 
 from tests.builders import span, trace
 from tracelens.analysis import analyze_trace
+from tracelens.baseline import Baseline
 from tracelens.graph import SYNTHETIC_ROOT_ID, SpanTree, build_tree
 from tracelens.model import Edits, Finding, Trace
 from tracelens.whatif import (
     REPLAY_ORIGIN,
+    _resampled_percentiles,
     edits_by_key,
     merged_edits,
     replay,
+    typical_edits,
     whatif_duration_ns,
     whatif_interval,
     whatif_p90,
@@ -473,3 +480,178 @@ def test_the_whatif_interval_is_the_bootstrap_of_the_fixed_route_p90():
     # a 90% interval is narrower: the level is honoured
     low90, high90 = whatif_interval(durations, fixed, seed=1, resamples=20_000, level=0.9)
     assert low < low90 < high90 < high
+
+
+def test_a_parallel_group_of_width_two_runs_two_at_a_time_each_next_when_the_first_ends():
+    #  R |--5--|A 5..15|B 15..35 (b1 17..33)|C 35..45|D 45..50|--10--|   (R 0..60)
+    #  at most 2 at once: A 5..15 and B 5..25 (b1 7..23) start together; C takes A's lane
+    #  when A ends (15..25), D the next lane to free (25..30); R ends 30 + 10 trailing
+    t = trace(span("R", 0, 60, children=[
+        span("A", 5, 15, span_id="a"),
+        span("B", 15, 35, span_id="b", children=[span("b1", 17, 33)]),
+        span("C", 35, 45, span_id="c"),
+        span("D", 45, 50, span_id="d"),
+    ]))  # fmt: skip
+    tree = build_tree(t)
+    group = frozenset("abcd")
+
+    def placed(width: int) -> dict[str, tuple[int, int]]:
+        return times(
+            replay(tree, Edits(parallel=group, parallel_width=dict.fromkeys(group, width)))
+        )
+
+    assert placed(2) == {
+        "R": (0, 40), "A": (5, 15), "B": (5, 25), "b1": (7, 23), "C": (15, 25), "D": (25, 30),
+    }  # fmt: skip
+    # width 1: one at a time, as they ran; width 0: no cap, all start at 5
+    assert placed(1) == times(t)
+    assert placed(0) == {
+        "R": (0, 35), "A": (5, 15), "B": (5, 25), "b1": (7, 23), "C": (5, 15), "D": (5, 10),
+    }  # fmt: skip
+
+
+def test_a_no_wait_span_starts_as_its_predecessor_ends_and_a_first_child_keeps_its_head_gap():
+    #  R 0..100: A 10..30, then B 50..70 after a wait of 20; B with no_wait starts at 30,
+    #  and A with no_wait waited for no sibling: it keeps its head gap of 10
+    t = trace(
+        span("R", 0, 100, children=[span("A", 10, 30, span_id="a"), span("B", 50, 70, span_id="b")])
+    )
+    tree = build_tree(t)
+    assert times(replay(tree, Edits(no_wait=frozenset({"b"})))) == {
+        "R": (0, 80), "A": (10, 30), "B": (30, 50),
+    }  # fmt: skip
+    assert times(replay(tree, Edits(no_wait=frozenset({"a"})))) == times(t)
+
+
+def _plain_trace() -> Trace:
+    #  R 0..300 (svc): three leaf "load" calls of 40, 25 and 10; "load" of another service and
+    #  "save" of svc, both 40 long; "work" 200..290 with one child of 10: self time 80, and
+    #  "work" 290..300 with a child of 3: self time 7
+    return trace(span("R", 0, 300, children=[
+        span("load", 10, 50, span_id="a"),
+        span("load", 60, 85, span_id="b"),
+        span("load", 90, 100, span_id="c"),
+        span("load", 100, 140, service="other"),
+        span("save", 140, 180),
+        span("work", 200, 290, span_id="w", children=[span("step", 210, 220)]),
+        span("work", 290, 300, span_id="v", children=[span("step", 292, 295)]),
+    ]))  # fmt: skip
+
+
+def test_typical_edits_give_each_longer_leaf_call_the_baseline_median_whole_nanoseconds():
+    analysis = analyze_trace(_plain_trace())
+    key = ("(self)", "svc", "load")  # the pattern part of the key is not read
+    # the median 25: only the call of 40 is longer; the call of exactly 25 stays as it is
+    assert typical_edits(analysis, key, Baseline(duration_ns={("svc", "load"): 25.0})) == Edits(
+        duration_ns={"a": 25}
+    )
+    got = typical_edits(analysis, key, Baseline(duration_ns={("svc", "load"): 24.7}))
+    assert got == Edits(duration_ns={"a": 24, "b": 24})
+    assert all(type(d) is int for d in got.duration_ns.values())
+
+
+def test_typical_edits_remove_the_leaf_calls_of_an_operation_the_baseline_never_ran():
+    analysis = analyze_trace(_plain_trace())
+    other = Baseline(duration_ns={("svc", "save"): 1.0})
+    assert typical_edits(analysis, ("x", "svc", "load"), other) == Edits(
+        remove=frozenset({"a", "b", "c"})
+    )
+
+
+def test_typical_edits_scale_a_parents_self_time_to_the_baseline_median_self_time():
+    analysis = analyze_trace(_plain_trace())
+    key = ("x", "svc", "work")
+    # self time 80 against a median of 20: scaled by a quarter, its child left alone; the
+    # other, 7, is below the median
+    assert typical_edits(analysis, key, Baseline(self_ns={("svc", "work"): 20.0})) == Edits(
+        gap_scale={"w": 0.25}
+    )
+    # no slower than the baseline (80 is not above 80 or 90): nothing to edit
+    for median in (80.0, 90.0):
+        assert typical_edits(analysis, key, Baseline(self_ns={("svc", "work"): median})) == Edits()
+    # a baseline that never ran it: the self time of both goes
+    assert typical_edits(analysis, key, Baseline()) == Edits(gap_scale={"w": 0.0, "v": 0.0})
+
+
+def _exact_bootstrap(values: list[float], q: float) -> dict[float, float]:
+    """Each value of the q-th percentile of a resample -> its probability, over every resample."""
+    counts = Counter(
+        round(float(np.percentile(r, q)), 6) for r in itertools.product(values, repeat=len(values))
+    )
+    total = len(values) ** len(values)
+    return {v: c / total for v, c in counts.items()}
+
+
+def test_resampled_percentiles_draw_the_exact_bootstrap_distribution():
+    # every resample of 2, 3 and 4 values enumerated: the Beta draws give each percentile value
+    # its exact probability, at the ends (q 0 and 100) and between order statistics (q 90)
+    rng = np.random.default_rng(7)
+    for values in ([1.0, 10.0], [1.0, 10.0, 100.0], [1.0, 3.0, 10.0, 100.0]):
+        for q in (0, 50, 90, 100):
+            drawn = _resampled_percentiles(np.array(values), q, 100_000, rng)
+            seen = Counter(round(float(x), 6) for x in drawn)
+            want = _exact_bootstrap(values, q)
+            assert set(seen) <= set(want), (values, q)
+            for v, p in want.items():
+                assert abs(seen[v] / 100_000 - p) < 0.01, (values, q, v)
+
+
+def test_resampled_percentiles_of_one_value_are_that_value():
+    drawn = _resampled_percentiles(np.array([5.0]), 90, 10, np.random.default_rng(0))
+    assert drawn.tolist() == [5.0] * 10
+
+
+def test_a_beta_draw_rounded_up_to_one_still_picks_the_largest_value():
+    class Ones:  # a Beta draw of exactly 1.0: the float rounding of one just below it
+        def beta(self, a: float, b: float, size: int) -> np.ndarray:
+            return np.ones(size)
+
+    ordered = np.array([1.0, 2.0, 3.0])
+    drawn = _resampled_percentiles(ordered, 50, 4, cast(np.random.Generator, Ones()))
+    assert drawn.tolist() == [3.0] * 4
+
+
+def test_the_whatif_interval_takes_the_tails_of_the_seeded_resampled_percentiles():
+    # 60 distinct durations, not in order: the resampled percentiles take many values
+    durations = {f"t{i}": (37 * i) % 61 + 1 for i in range(60)}
+    fixed = {"t5": 500}
+    ordered = np.sort(np.array([fixed.get(t, d) for t, d in durations.items()], np.float64))
+
+    def want(q: float, level: float) -> tuple[float, float]:
+        drawn = _resampled_percentiles(ordered, q, 500, np.random.default_rng(3))
+        tail = (1 - level) / 2 * 100
+        low, high = np.percentile(drawn, [tail, 100 - tail])
+        return float(low), float(high)
+
+    assert whatif_interval(durations, fixed, seed=3, resamples=500) == want(90, 0.95)
+    assert whatif_interval(durations, fixed, seed=3, resamples=500, q=50, level=0.8) == want(
+        50, 0.8
+    )
+    assert whatif_interval(durations, fixed, seed=4, resamples=500) != want(90, 0.95)
+
+
+def test_a_weighted_whatif_interval_resamples_traces_and_weighs_each_as_its_requests():
+    # 40 traces of 10 .. 400; the 10 fastest stand for 5 requests each, the rest (no weight
+    # given) for 1: the weighted p75 is far lower than the plain one
+    durations = {f"t{i}": 10 * (i + 1) for i in range(40)}
+    fixed = {"t39": 5}
+    weights = {f"t{i}": 5.0 for i in range(10)}
+    values = np.array([fixed.get(t, d) for t, d in durations.items()], np.float64)
+    w = np.array([5.0] * 10 + [1.0] * 30)
+    rng = np.random.default_rng(2)
+    rows = [rng.integers(0, 40, 40) for _ in range(200)]
+    drawn = [np.percentile(values[r], 75, weights=w[r], method="inverted_cdf") for r in rows]
+    want = tuple(float(x) for x in np.percentile(drawn, [5, 95]))
+    got = whatif_interval(durations, fixed, seed=2, resamples=200, q=75, weights=weights, level=0.9)
+    assert got == want
+    unweighted = whatif_interval(durations, fixed, seed=2, resamples=200, q=75, level=0.9)
+    assert got[0] < unweighted[0]
+    assert got[1] < unweighted[1]
+
+
+def test_the_whatif_interval_of_no_requests_is_nan_and_of_one_is_its_duration():
+    low, high = whatif_interval({}, {}, seed=0, resamples=10)
+    assert math.isnan(low)
+    assert math.isnan(high)
+    assert whatif_interval({"t": 7}, {}, seed=0, resamples=10) == (7.0, 7.0)
+    assert whatif_interval({"t": 7}, {"t": 3}, seed=0, resamples=10, weights={}) == (3.0, 3.0)
