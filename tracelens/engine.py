@@ -144,9 +144,9 @@ class Engine:
                 # shutdown() lets a running step finish; an interrupted run must stop now.
                 for process in list(getattr(pool, "_processes", {}).values()):
                     process.terminate()
-            # Waiting for the stopped workers takes no time, and lets the pool release its
-            # queues' semaphores (otherwise reported as leaked at exit).
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Not waiting when cancelled: a worker still starting may never answer. (The
+            # resource tracker, started quietly, says nothing of the queues left behind.)
+            pool.shutdown(wait=not cancel, cancel_futures=True)
         self._pools = []
 
     def load(
