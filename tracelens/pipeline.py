@@ -614,16 +614,25 @@ def _like_pages(
     """The baseline, drawn page by page when the route serves several (pages.py): each page's
     own typical requests (or its band of the baseline window), so that the heavy pages that fill
     the slow set are compared with their own kind, not with the light pages below the median."""
-    pages = sorted({b.page for b in (*current, *(before or ()))})
+    now_of, then_of = _by_page(current), _by_page(before or ())
+    pages = sorted(now_of.keys() | then_of.keys())
     if len(pages) < 2:
         return bands.baseline_band(current, before, percentile, baseline, band)
     out: list[Brief] = []
     for page in pages:
-        now = [b for b in current if b.page == page]
-        then = None if before is None else [b for b in before if b.page == page]
+        now = now_of.get(page, [])
+        then = None if before is None else then_of.get(page, [])
         if then if then is not None else now:
             out += bands.baseline_band(now, then, percentile, baseline, band)
     return sorted(out, key=_start_and_id)
+
+
+def _by_page(briefs: Iterable[Brief]) -> dict[str, list[Brief]]:
+    """The briefs of each page, in their order (one pass, however many pages there are)."""
+    out: dict[str, list[Brief]] = {}
+    for b in briefs:
+        out.setdefault(b.page, []).append(b)
+    return out
 
 
 def _page_mix(slow: Sequence[Brief], base: Sequence[Brief]) -> tuple[PageShare, ...]:
