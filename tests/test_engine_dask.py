@@ -211,3 +211,26 @@ def test_a_sampled_run_on_dask_keeps_the_same_sample_as_the_local_engine(
     assert remote.selection.sample_level == local.selection.sample_level
     assert remote.selection.slow_trace_ids == local.selection.slow_trace_ids
     assert _csv(remote) == _csv(local)
+
+
+def test_ctrl_c_during_a_dask_run_is_one_word(archive: Path) -> None:
+    import subprocess
+    import time
+
+    run = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "tracelens", "slowest", "--source", str(archive)),
+            *("--route", "result", "--engine", "dask", "--jobs", "2"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(3.0)  # the LocalCluster is up, or starting: either way one word
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 130
+    assert err.strip() == "interrupted"

@@ -58,17 +58,19 @@ def _run(step: Callable[..., R], args: tuple[Any, ...]) -> R:
     return step(_shard, *args)
 
 
-def _start_helpers_quietly() -> None:
-    """Start the fork server that forks the workers, and the resource tracker, with stderr on
+def start_helpers_quietly(*, fork_server: bool = True) -> None:
+    """Start the resource tracker, and the fork server that forks the workers, with stderr on
     /dev/null. A worker stopped while it starts (Ctrl-C, an error elsewhere) prints a traceback
-    of its own; the parent reports every error of a worker itself, from the worker's result."""
+    of its own, and the tracker warns of the queues an interrupted pool leaves; the parent
+    reports every error of a worker itself, from the worker's result."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
         resource_tracker.ensure_running()
-        forkserver.ensure_running()
+        if fork_server:
+            forkserver.ensure_running()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -120,7 +122,7 @@ class Engine:
         if self.jobs > 1:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["tracelens.engine"])
-            _start_helpers_quietly()
+            start_helpers_quietly()
             self._pools = [
                 ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker)
                 for _ in range(self.jobs)

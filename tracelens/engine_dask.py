@@ -131,7 +131,7 @@ class DaskEngine:
             if scheduler is None:
                 import dask
 
-                from tracelens.engine import default_jobs
+                from tracelens.engine import default_jobs, start_helpers_quietly
 
                 # Shards are graphs of millions of small objects: writing them to disk and
                 # reading them back costs more than analysing the traces again, so the workers
@@ -142,6 +142,8 @@ class DaskEngine:
                         "distributed.worker.memory.spill": False,
                     }
                 ):
+                    # An interrupted cluster leaves queues the tracker would warn of.
+                    start_helpers_quietly(fork_server=False)
                     self._cluster = LocalCluster(
                         n_workers=workers or default_jobs(),
                         threads_per_worker=1,  # pure Python steps: threads would share a core
@@ -191,15 +193,19 @@ class DaskEngine:
 
     def close(self, *, cancel: bool = False) -> None:
         """Forget the shards and disconnect; a LocalCluster this engine started is stopped."""
-        futures = self._shards + self._held
-        self._shards, self._held = [], []
-        if futures and cancel:
-            self.client.cancel(futures)
-        del futures
-        self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
+        self._shards, self._held = [], []  # closing the client releases what they held
+        if cancel:
+            # Stopped mid-run (Ctrl-C, an error): the scheduler, comms and the client's loop log
+            # every task and connection cut short, with tracebacks; the run says why it stopped.
+            logging.disable(logging.CRITICAL)
+        try:
+            self.client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
+        finally:
+            if cancel:
+                logging.disable(logging.NOTSET)
 
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         self.tasks += 1
