@@ -150,3 +150,37 @@ def test_the_api_returns_dataframes():
         "whatif_p90_ms",
     ]
     assert len(report.traces) == 200
+
+
+def test_skipping_the_replays_below_each_fixs_floor_changes_no_whatif(monkeypatch, tmp_path):
+    # The demo's causes and plain operations, priced with the replays that cannot move a
+    # what-if skipped (pipeline._replayed) and with every edited trace replayed.
+    import tracelens.pipeline
+    import tracelens.stages
+    from tests.builders import demo_file
+
+    path = demo_file(tmp_path / "demo.jsonl", 400)
+    replays: list[str] = []
+    replay_one = tracelens.stages.whatif_duration_ns
+
+    def counted(a, edits):
+        replays.append(a.trace.trace_id)
+        return replay_one(a, edits)
+
+    monkeypatch.setattr(tracelens.stages, "whatif_duration_ns", counted)
+    skipping = tracelens.slowest(path, route="result")
+    skipped = len(replays)
+    replays.clear()
+    monkeypatch.setattr(tracelens.pipeline, "replay_floor_ns", lambda *a, **k: -float("inf"))
+    everything = tracelens.slowest(path, route="result")
+
+    def whatifs(report):
+        return [
+            (c.fix_name, c.whatif_p90_ns, c.whatif_low_ns, c.whatif_high_ns)
+            for c in report.contributor_rows
+        ]
+
+    assert whatifs(skipping) == whatifs(everything)
+    assert skipping.whatif_together_p90_ns == everything.whatif_together_p90_ns
+    assert sum(c.whatif_p90_ns is not None for c in skipping.contributor_rows) >= 3
+    assert skipped < len(replays) / 2  # and most replays were skipped

@@ -23,6 +23,8 @@ from tracelens.whatif import (
     edits_by_key,
     merged_edits,
     replay,
+    replay_floor_ns,
+    saving_bound_ns,
     typical_edits,
     whatif_duration_ns,
     whatif_interval,
@@ -284,6 +286,77 @@ def test_removing_spans_never_lengthens_the_trace(t: Trace, data: st.DataObject)
     ids = [s.span_id for s in analysis.tree.spans if s.span_id != analysis.tree.root_span.span_id]
     gone = data.draw(st.sets(st.sampled_from(ids))) if ids else set()
     assert whatif_duration_ns(analysis, Edits(remove=frozenset(gone))) <= analysis.duration_ns
+
+
+@settings(max_examples=300, deadline=None)
+@given(random_traces(), st.data())
+def test_shortening_edits_save_at_most_their_bound_and_never_lengthen_the_trace(
+    t: Trace, data: st.DataObject
+) -> None:
+    # The bound lets the pipeline skip replays (whatif.replay_floor_ns): a trace it understates
+    # would be priced wrong, one that a shortening edit lengthens would be skipped wrongly.
+    analysis = analyze_trace(t)
+    tree = analysis.tree
+    ids = [s.span_id for s in tree.spans if s.span_id != SYNTHETIC_ROOT_ID]
+    pick = st.sets(st.sampled_from(ids), max_size=6)
+    cut = {
+        i: data.draw(st.integers(0, tree.span(i).end_ns - tree.span(i).start_ns))
+        for i in data.draw(pick)
+    }
+    scaled = {i: data.draw(st.floats(0, 1)) for i in data.draw(pick)}
+    edits = Edits(remove=frozenset(data.draw(pick)), duration_ns=cut, gap_scale=scaled)
+    bound = saving_bound_ns(tree, edits)
+    assert bound is not None
+    new = whatif_duration_ns(analysis, edits)
+    assert analysis.duration_ns - bound <= new <= analysis.duration_ns
+
+
+def test_edits_that_may_lengthen_or_reorder_a_trace_have_no_saving_bound():
+    tree = build_tree(
+        trace(span("R", 0, 100, span_id="r", children=[span("A", 10, 30, span_id="a")]))
+    )
+    assert saving_bound_ns(tree, Edits(duration_ns={"a": 21})) is None  # longer than it was
+    assert saving_bound_ns(tree, Edits(gap_scale={"r": 1.5})) is None
+    assert saving_bound_ns(tree, Edits(parallel=frozenset({"a"}))) is None
+    assert saving_bound_ns(tree, Edits(no_wait=frozenset({"a"}))) is None
+    assert saving_bound_ns(tree, Edits(head_gap_ns={"r": 0})) is None
+    assert saving_bound_ns(tree, Edits(parallel_width={"a": 2})) is None
+    # removed 20 + cut by 5 + a quarter of the root's 100 (its self time can shrink no more)
+    both = Edits(remove=frozenset({"a"}), duration_ns={"a": 15}, gap_scale={"r": 0.75})
+    assert saving_bound_ns(tree, both) == 20 + 5 + 25
+    assert saving_bound_ns(tree, Edits(remove=frozenset({"not-in-trace"}))) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 1000)), min_size=1, max_size=60),
+    st.data(),
+)
+def test_traces_at_or_below_the_replay_floor_leave_the_whatif_and_its_interval_unchanged(
+    drawn: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    durations = {f"t{i}": d for i, (d, _) in enumerate(drawn)}
+    savings = {f"t{i}": min(s, d) for i, (d, s) in enumerate(drawn)}
+    # each fixed duration anywhere its bound allows
+    fixed = {t: data.draw(st.integers(d - savings[t], d)) for t, d in durations.items()}
+    seed, resamples = data.draw(st.integers(0, 5)), 200
+    floor = replay_floor_ns(durations, savings, seed=seed, resamples=resamples)
+    replayed = {t: v for t, v in fixed.items() if durations[t] > floor}
+    assert whatif_p90(durations, replayed) == whatif_p90(durations, fixed)
+    full = whatif_interval(durations, fixed, seed=seed, resamples=resamples)
+    assert whatif_interval(durations, replayed, seed=seed, resamples=resamples) == full
+
+
+def test_the_replay_floor_sits_below_every_rank_a_resample_draws():
+    # 1,000 traces of 1..1000 ms, no fix saving anything: the floor is the duration at the
+    # lowest rank any of the 2,000 resamples reaches, some way below the p90's rank of 899.
+    durations = {f"t{i}": i + 1 for i in range(1000)}
+    floor = replay_floor_ns(durations, {}, seed=0, resamples=2000)
+    assert 800 < floor < 899
+    # a fix that may save 1,000 in every trace bounds nothing: every trace is replayed
+    everything = dict.fromkeys(durations, 1000)
+    assert replay_floor_ns(durations, everything, seed=0, resamples=2000) <= 0
+    assert replay_floor_ns({}, {}, seed=0, resamples=10) == -math.inf
 
 
 def test_a_ten_thousand_deep_chain_replays_without_recursion():

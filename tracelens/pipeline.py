@@ -36,7 +36,7 @@ from tracelens import bands
 from tracelens.answer import Report
 from tracelens.attribution import baseline_weights, claims_from, dense_times, rank, too_small
 from tracelens.bands import BANDS, SAME, slow_band
-from tracelens.baseline import merge_profile
+from tracelens.baseline import Baseline, merge_profile
 from tracelens.budget import MAX_SPANS, MAX_SPANS_PER_TRACE, UNBOUNDED, run_cut
 from tracelens.detectors import Detector, default_detectors
 from tracelens.engine import Engine, Shards, default_jobs, workers_can_start
@@ -71,10 +71,11 @@ from tracelens.stages import (
     held_counts,
     keep_sample,
     profile_of,
+    savings_of,
     take_parts,
     whatif_of,
 )
-from tracelens.whatif import whatif_interval, whatif_p90
+from tracelens.whatif import Key, replay_floor_ns, whatif_interval, whatif_p90
 
 if TYPE_CHECKING:
     from tracelens.sources.archive import ArchiveSource
@@ -284,7 +285,9 @@ def _explain(
         for c in contributors
         if c.pattern or c in plain
     }
-    rewritten = _rewritten(engine.run(whatif_of, fixes, current_ids, profile))
+    rewritten = _replayed(
+        engine, fixes, current_ids, profile, durations_of, weights, seed=seed, resamples=resamples
+    )
     contributors = tuple(
         _with_whatif(c, durations_of, rewritten.get(c.fix_name), weights, seed, resamples)
         for c in contributors
@@ -306,8 +309,17 @@ def _explain(
     together = None
     if len(helpful) > 1:
         keys = [(c.pattern, c.service, c.operation) for c in helpful]
-        new = _rewritten(engine.run(whatif_of, {"together": keys}, current_ids))["together"]
-        if new:
+        new = _replayed(
+            engine,
+            {"together": keys},
+            current_ids,
+            None,
+            durations_of,
+            weights,
+            seed=seed,
+            resamples=resamples,
+        )["together"]
+        if new is not None:
             together = whatif_p90(durations_of, new, 90, weights)
 
     # The waterfalls show what a p90 request and a typical request look like.
@@ -381,6 +393,34 @@ def _merged(parts: Iterable[Mapping[str, T]]) -> dict[str, T]:
     for part in parts:
         out.update(part)
     return out
+
+
+def _replayed(
+    engine: Shards,
+    fixes: Mapping[str, Sequence[Key]],
+    trace_ids: frozenset[str],
+    profile: Baseline | None,
+    durations_of: Mapping[str, int],
+    weights: Mapping[str, float] | None,
+    *,
+    seed: int,
+    resamples: int,
+) -> dict[str, dict[str, int] | None]:
+    """Each fix's rewritten durations (None: the fix edits no trace), replaying only the traces
+    that can move its what-if p90 or interval: a replay costs about as much as reading the trace,
+    and a plain operation's fix edits most traces of the route. Each trace's most possible
+    saving comes first (no replay); a trace no longer than the fix's floor keeps its duration
+    (whatif.replay_floor_ns), exactly as if replayed. A sampled backend's weighted interval
+    resamples any trace, so there every edited trace is replayed."""
+    savings = _rewritten(engine.run(savings_of, fixes, trace_ids, profile))
+    floors = None
+    if weights is None:
+        floors = {
+            fix: replay_floor_ns(durations_of, saved, seed=seed, resamples=resamples)
+            for fix, saved in savings.items()
+        }
+    rewritten = _rewritten(engine.run(whatif_of, fixes, trace_ids, profile, floors))
+    return {fix: rewritten.get(fix, {}) if savings.get(fix) else None for fix in fixes}
 
 
 def _rewritten(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[str, int]]:
@@ -671,7 +711,7 @@ def _with_whatif(
     resamples: int,
 ) -> Contributor:
     """The contributor with its what-if p90 and interval; None when no fix is modelled."""
-    if not rewritten:
+    if rewritten is None:
         return replace(c, whatif_p90_ns=None, whatif_low_ns=None, whatif_high_ns=None)
     low, high = whatif_interval(
         durations_of, rewritten, seed=seed, resamples=resamples, weights=weights

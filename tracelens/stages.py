@@ -15,7 +15,8 @@ the same answer (engine.py runs them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from tracelens.analysis import TraceAnalysis, analyze_trace
@@ -25,13 +26,19 @@ from tracelens.budget import MAX_SPANS, MAX_SPANS_PER_TRACE, Budget, level_of
 from tracelens.detectors import Detector, detect_all
 from tracelens.errors import SourceError
 from tracelens.facts import trace_facts
-from tracelens.model import Finding, ProblemKind, ReadIssue, Segment, Span, Trace
+from tracelens.model import Edits, Finding, ProblemKind, ReadIssue, Segment, Span, Trace
 from tracelens.pages import page_of
 from tracelens.readers.pieces import Piece, read_piece
 from tracelens.readers.stream import unreadable
 from tracelens.routes import RouteMatcher, display_route
 from tracelens.sources import Window
-from tracelens.whatif import edits_by_key, merged_edits, typical_edits, whatif_duration_ns
+from tracelens.whatif import (
+    edits_by_key,
+    merged_edits,
+    saving_bound_ns,
+    typical_edits,
+    whatif_duration_ns,
+)
 
 Key = tuple[str, str, str]  # (pattern, service, operation), as attribution.Key
 CURRENT, BEFORE = "current", "before"
@@ -334,11 +341,43 @@ def whatif_of(
     fixes: Mapping[str, Sequence[Key]],
     trace_ids: frozenset[str],
     profile: Baseline | None = None,
+    floors_ns: Mapping[str, float] | None = None,
 ) -> dict[str, dict[str, int]]:
     """For each fix (a name -> the keys it fixes at once), the new duration of each of these
     traces that the fix edits (whatif.py): a pattern's findings, or, for a plain operation
-    (pattern ""), the operation at its cost in the baseline `profile`."""
+    (pattern ""), the operation at its cost in the baseline `profile`. A trace no longer than
+    its fix's floor (`floors_ns`, from `savings_of` and whatif.replay_floor_ns) is not replayed:
+    its fix cannot move the what-if percentile or its interval."""
     out: dict[str, dict[str, int]] = {fix: {} for fix in fixes}
+    for a, fix, edits in _fixed(shard, fixes, trace_ids, profile, floors_ns or {}):
+        out[fix][a.trace.trace_id] = whatif_duration_ns(a, edits)
+    return out
+
+
+def savings_of(
+    shard: Shard,
+    fixes: Mapping[str, Sequence[Key]],
+    trace_ids: frozenset[str],
+    profile: Baseline | None = None,
+) -> dict[str, dict[str, int]]:
+    """For each fix, the most it can shorten each of these traces that it edits (the trace's
+    whole duration when its edits are not bounded: whatif.saving_bound_ns), without replaying."""
+    out: dict[str, dict[str, int]] = {fix: {} for fix in fixes}
+    for a, fix, edits in _fixed(shard, fixes, trace_ids, profile, {}):
+        bound = saving_bound_ns(a.tree, edits)
+        out[fix][a.trace.trace_id] = a.duration_ns if bound is None else bound
+    return out
+
+
+def _fixed(
+    shard: Shard,
+    fixes: Mapping[str, Sequence[Key]],
+    trace_ids: frozenset[str],
+    profile: Baseline | None,
+    floors_ns: Mapping[str, float],
+) -> Iterator[tuple[TraceAnalysis, str, Edits]]:
+    """(analysis, fix, its edits) for each of these traces and each fix that edits it, leaving
+    out the traces no longer than the fix's floor."""
     plain = any(not k[0] for keys in fixes.values() for k in keys) and profile is not None
     for a in shard.analyses:
         trace_id = a.trace.trace_id
@@ -346,14 +385,15 @@ def whatif_of(
             continue
         edits_of = edits_by_key(a.findings, (trace_id,)) if a.findings else {}
         for fix, keys in fixes.items():
+            if a.duration_ns <= floors_ns.get(fix, -math.inf):
+                continue
             edits = merged_edits(edits_of, keys).get(trace_id)
             for key in keys:
                 if not key[0] and profile is not None:
                     typical = typical_edits(a, key, profile)
                     edits = typical if edits is None else edits.merged(typical)
             if edits is not None and not edits.empty:
-                out[fix][trace_id] = whatif_duration_ns(a, edits)
-    return out
+                yield a, fix, edits
 
 
 def examples_of(

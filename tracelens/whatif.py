@@ -258,25 +258,94 @@ def whatif_interval(
     return float(low), float(high)
 
 
+def _drawn_ranks(
+    n: int, q: float, resamples: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Where numpy's linear q-th percentile of each of `resamples` bootstrap resamples of n sorted
+    values lies, drawn exactly without building the resamples: it interpolates (by `frac`) between
+    a resample's k-th and (k+1)-th smallest values, which are the values at ranks `lows` and
+    `highs` of the sorted values. The k-th smallest of n draws from the values is the value at the
+    k-th smallest of n uniforms, which is Beta(k, n + 1 - k); the next one lies a Beta(1, n - k)
+    share of the rest above it. O(resamples), whatever the number of requests; the ranks depend
+    on n, q and the generator only, not on the values."""
+    if n == 1:
+        zero = np.zeros(resamples, dtype=np.int64)
+        return zero, zero, 0.0
+    h = (n - 1) * q / 100
+    k = math.floor(h)  # 0-based: the resample's (k + 1)-th smallest, then the next
+    u = rng.beta(k + 1, n - k, resamples)
+    v = u + (1 - u) * rng.beta(1, n - k - 1, resamples) if k + 1 < n else u
+    lows = np.minimum((u * n).astype(np.int64), n - 1)
+    highs = np.minimum((v * n).astype(np.int64), n - 1)
+    return lows, highs, h - k
+
+
 def _resampled_percentiles(
     ordered: np.ndarray, q: float, resamples: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """numpy's linear q-th percentile of `resamples` bootstrap resamples of the sorted values,
-    drawn exactly without building the resamples: it interpolates between a resample's k-th and
-    (k+1)-th smallest values, and the k-th smallest of n draws from the values is the value at
-    the k-th smallest of n uniforms, which is Beta(k, n + 1 - k); the next one lies a
-    Beta(1, n - k) share of the rest above it. O(resamples), whatever the number of requests."""
-    n = len(ordered)
-    if n == 1:
-        return np.full(resamples, ordered[0])
-    h = (n - 1) * q / 100
-    k = math.floor(h)  # 0-based: the resample's (k + 1)-th smallest, then the next
-    frac = h - k
-    u = rng.beta(k + 1, n - k, resamples)
-    v = u + (1 - u) * rng.beta(1, n - k - 1, resamples) if k + 1 < n else u
-    low: np.ndarray = ordered[np.minimum((u * n).astype(np.int64), n - 1)]
-    high: np.ndarray = ordered[np.minimum((v * n).astype(np.int64), n - 1)]
-    return np.asarray(low + frac * (high - low))
+    """numpy's linear q-th percentile of `resamples` bootstrap resamples of the sorted values."""
+    lows, highs, frac = _drawn_ranks(len(ordered), q, resamples, rng)
+    return np.asarray(ordered[lows] + frac * (ordered[highs] - ordered[lows]))
+
+
+def replay_floor_ns(
+    durations_ns: Mapping[str, int],
+    savings_ns: Mapping[str, int],
+    *,
+    seed: int,
+    resamples: int,
+    q: float = 90,
+) -> float:
+    """A duration at or below which a trace's fix changes neither `whatif_p90` nor the
+    (unweighted) `whatif_interval` of the same seed, so its replay can be skipped.
+
+    `savings_ns` bounds how much each trace's fix can shorten it (a fix that only shortens: the
+    rewritten duration lies in [duration - saving, duration]). Both results read only the
+    sorted durations at and above one rank: the percentile's own rank, or the lowest rank a
+    resample draws (`_drawn_ranks` gives the same ranks for the same seed, whatever the
+    values). The rewritten duration at that rank is at least the same rank of the lower bounds;
+    a trace whose duration is at or below that stays at or below it fixed or not, so the values
+    at and above the rank are the same either way."""
+    n = len(durations_ns)
+    if n == 0:
+        return -math.inf
+    k = math.floor((n - 1) * q / 100)
+    if n > 1:
+        lows, _, _ = _drawn_ranks(n, q, resamples, np.random.default_rng(seed))
+        k = min(k, int(lows.min()))
+    bounds = np.fromiter((d - savings_ns.get(t, 0) for t, d in durations_ns.items()), np.float64, n)
+    return float(np.partition(bounds, k)[k])
+
+
+def saving_bound_ns(tree: SpanTree, edits: Edits) -> int | None:
+    """The most `edits` can shorten the trace, or None when they may do more than shorten spans.
+
+    Every end in the replay is a latest end plus lengths and gaps, so a span that is removed, cut
+    to a shorter length, or has its self time scaled down by s moves any later end earlier by at
+    most its length, the length it lost, or (1 - s) of its length: their sum bounds the trace's
+    saving, and nothing moves later. Parallel and no-wait edits, head gaps, and a span made longer
+    are not bounded this way (None)."""
+    if edits.parallel or edits.no_wait or edits.head_gap_ns or edits.parallel_width:
+        return None
+    index, spans = tree.index, tree.spans
+    total = 0
+    for span_id in edits.remove:
+        if span_id in index:
+            span = spans[index[span_id]]
+            total += span.end_ns - span.start_ns
+    for span_id, new_ns in edits.duration_ns.items():
+        if span_id in index:
+            span = spans[index[span_id]]
+            if new_ns > span.end_ns - span.start_ns:
+                return None
+            total += span.end_ns - span.start_ns - new_ns
+    for span_id, scale in edits.gap_scale.items():
+        if span_id in index:
+            if scale > 1:
+                return None
+            span = spans[index[span_id]]
+            total += math.ceil((1 - scale) * (span.end_ns - span.start_ns))
+    return total
 
 
 def typical_edits(analysis: TraceAnalysis, key: Key, profile: Baseline) -> Edits:
