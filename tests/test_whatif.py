@@ -19,6 +19,7 @@ from tracelens.graph import SYNTHETIC_ROOT_ID, SpanTree, build_tree
 from tracelens.model import Edits, Finding, Trace
 from tracelens.whatif import (
     REPLAY_ORIGIN,
+    _drawn_ranks,
     _resampled_percentiles,
     edits_by_key,
     merged_edits,
@@ -313,7 +314,7 @@ def test_shortening_edits_save_at_most_their_bound_and_never_lengthen_the_trace(
 
 def test_edits_that_may_lengthen_or_reorder_a_trace_have_no_saving_bound():
     tree = build_tree(
-        trace(span("R", 0, 100, span_id="r", children=[span("A", 10, 30, span_id="a")]))
+        trace(span("R", 1000, 1100, span_id="r", children=[span("A", 1010, 1030, span_id="a")]))
     )
     assert saving_bound_ns(tree, Edits(duration_ns={"a": 21})) is None  # longer than it was
     assert saving_bound_ns(tree, Edits(gap_scale={"r": 1.5})) is None
@@ -325,6 +326,7 @@ def test_edits_that_may_lengthen_or_reorder_a_trace_have_no_saving_bound():
     both = Edits(remove=frozenset({"a"}), duration_ns={"a": 15}, gap_scale={"r": 0.75})
     assert saving_bound_ns(tree, both) == 20 + 5 + 25
     assert saving_bound_ns(tree, Edits(remove=frozenset({"not-in-trace"}))) == 0
+    assert saving_bound_ns(tree, Edits(gap_scale={"r": 1.0})) == 0  # unscaled: saves nothing
 
 
 @settings(max_examples=200, deadline=None)
@@ -357,6 +359,18 @@ def test_the_replay_floor_sits_below_every_rank_a_resample_draws():
     everything = dict.fromkeys(durations, 1000)
     assert replay_floor_ns(durations, everything, seed=0, resamples=2000) <= 0
     assert replay_floor_ns({}, {}, seed=0, resamples=10) == -math.inf
+
+
+def test_the_replay_floor_is_the_lower_of_the_percentiles_rank_and_the_seeded_draws():
+    durations = {f"t{i}": i for i in range(100)}  # the duration at rank r is r
+    for seed in range(40):
+        drawn = _drawn_ranks(100, 90, 1, np.random.default_rng(seed))[0][0]
+        # one resample: the floor is the duration at the lower of p90's rank (89) and its draw
+        assert replay_floor_ns(durations, {}, seed=seed, resamples=1) == min(89, drawn)
+    # and the floor is made of the same draws as the interval's, by the seed
+    many = {f"t{i}": i for i in range(100_000)}
+    lowest = int(_drawn_ranks(100_000, 90, 3, np.random.default_rng(7))[0].min())
+    assert replay_floor_ns(many, {}, seed=7, resamples=3) == lowest
 
 
 def test_a_ten_thousand_deep_chain_replays_without_recursion():

@@ -309,10 +309,8 @@ def replay_floor_ns(
     n = len(durations_ns)
     if n == 0:
         return -math.inf
-    k = math.floor((n - 1) * q / 100)
-    if n > 1:
-        lows, _, _ = _drawn_ranks(n, q, resamples, np.random.default_rng(seed))
-        k = min(k, int(lows.min()))
+    lows, _, _ = _drawn_ranks(n, q, resamples, np.random.default_rng(seed))
+    k = min(math.floor((n - 1) * q / 100), int(lows.min()))
     bounds = np.fromiter((d - savings_ns.get(t, 0) for t, d in durations_ns.items()), np.float64, n)
     return float(np.partition(bounds, k)[k])
 
