@@ -21,7 +21,7 @@ from tests.hostile import CLEAR, OSC8, hostile_corpus
 from tests.test_cli_pty import SGR, run_in_pty
 from tracelens.cli import main
 from tracelens.commands.graph import build_graph
-from tracelens.commands.single import RouteSets, analyse
+from tracelens.commands.single import RouteSets, analyse, request_of
 from tracelens.otlp_json import write_otlp_lines
 from tracelens.report.safe import is_inert
 
@@ -194,14 +194,16 @@ def test_times_are_means_per_request_of_the_critical_path():
     #  X |------------------------------|  0..100   on the path 0..20 and 60..100
     #  A       |-------|                   10..40  off the path
     #  C            |----------|           20..60  finishes last: on the path
-    one = analyse(
-        trace(
-            span(
-                "X",
-                0,
-                100 * MS,
-                service="web",
-                children=[span("A", 10 * MS, 40 * MS), span("C", 20 * MS, 60 * MS)],
+    one = request_of(
+        analyse(
+            trace(
+                span(
+                    "X",
+                    0,
+                    100 * MS,
+                    service="web",
+                    children=[span("A", 10 * MS, 40 * MS), span("C", 20 * MS, 60 * MS)],
+                )
             )
         )
     )

@@ -33,7 +33,7 @@ from rich.tree import Tree
 
 from tracelens.bands import SAME
 from tracelens.commands.backend import config_defaults, open_from_args, show_notices
-from tracelens.commands.single import CallSpan, RouteSets, call_spans, route_sets
+from tracelens.commands.single import CallSpan, RouteSets, route_sets
 from tracelens.commands.slowest import engine_of, windows
 from tracelens.errors import TracelensError, UsageError
 from tracelens.report import duration, percentile_name
@@ -143,9 +143,9 @@ class _Sums:
 def build_graph(sets: RouteSets, percentile: float, baseline: float) -> CallGraph:
     """The route's calling-context tree, weighted over its slow and baseline requests."""
     sums = _Sums()
-    for group, analyses in enumerate((sets.slow, sets.baseline)):
-        for a in analyses:
-            sums.add(call_spans(a), group)
+    for group, requests in enumerate((sets.slow, sets.baseline)):
+        for r in requests:
+            sums.add(r.calls, group)
     return graph_of(sums, sets, len(sets.slow), len(sets.baseline), percentile, baseline)
 
 

@@ -9,6 +9,7 @@ call_spans(analysis)                # the span tree as (caller, service, operati
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -75,10 +76,31 @@ def call_spans(analysis: TraceAnalysis) -> tuple[CallSpan, ...]:
     while stack:
         i, caller = stack.pop()
         service, operation = facts.keys[i]
-        out.append(CallSpan(caller, service, operation or facts.named[i], facts.on_path[i]))
+        # Interned: a route's requests name the same few calls, and a graph of a big input holds
+        # the spans of every request until its sets are drawn.
+        name = sys.intern(operation or facts.named[i])
+        out.append(CallSpan(caller, sys.intern(service), name, facts.on_path[i]))
         here = len(out) - 1
         stack.extend((c, here) for c in reversed(tree.children[i]))
     return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request of a route as the call graph needs it: when, how long, and its spans
+    (call_spans), without the trace."""
+
+    trace_id: str
+    start_ns: int
+    duration_ns: int
+    calls: tuple[CallSpan, ...]
+
+
+def request_of(analysis: TraceAnalysis) -> Request:
+    root = analysis.tree.root_span
+    return Request(
+        analysis.trace.trace_id, root.start_ns, root.end_ns - root.start_ns, call_spans(analysis)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +110,8 @@ class RouteSets:
 
     route: str  # "web: GET /result/[id]", the entry that matched most often
     requests: int  # of the route in the current window
-    slow: list[TraceAnalysis]
-    baseline: list[TraceAnalysis]
+    slow: list[Request]
+    baseline: list[Request]
     slow_from_ns: float  # the percentile's duration
     baseline_to_ns: float | None  # the baseline percentile's, None in before/after mode
 
@@ -123,8 +145,8 @@ def route_sets(
             baseline_band,
         )
     matcher = RouteMatcher(route) if route else None
-    current: list[TraceAnalysis] = []
-    before: list[TraceAnalysis] = []
+    current: list[Request] = []
+    before: list[Request] = []
     entries: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     # With two windows the source is read whole: it can narrow its reads to one window only.
@@ -137,7 +159,8 @@ def route_sets(
         if into == "current":
             entries[entry] += 1
         if into:
-            (current if into == "current" else before).append(replace(a, facts=facts_of(a)))
+            request = request_of(replace(a, facts=facts_of(a)))
+            (current if into == "current" else before).append(request)
     check_sets(seen, route, bool(current), baseline_window is not None and not before)
     return _split(
         entries.most_common(1)[0][0],
@@ -213,8 +236,8 @@ def split_sets(
 
 def _split(
     name: str,
-    current: list[TraceAnalysis],
-    before: list[TraceAnalysis],
+    current: list[Request],
+    before: list[Request],
     baseline_window: Window | None,
     percentile: float,
     baseline: float,
@@ -252,19 +275,18 @@ def _remote_sets(
     )
     read = read_remote(source, g)
     matcher = RouteMatcher(route) if route else None
-    found: dict[str, TraceAnalysis] = {}
+    found: dict[str, Request] = {}
     entries: Counter[str] = Counter()
     for trace in read.traces:
         a = analyze_trace(trace)
         entry = matcher.match(a.tree) if matcher else a.route[1]
         if entry is not None:
-            found[trace.trace_id] = a
+            found[trace.trace_id] = request_of(a)
             entries[f"{entry.service}: {display_route(entry)}"] += 1
     name = entries.most_common(1)[0][0] if entries else route or "(route)"
     if read.exact:
-        period = {t: read.window.contains(a.tree.root_span.start_ns) for t, a in found.items()}
-        current = [a for t, a in found.items() if period[t]]
-        before = [a for t, a in found.items() if not period[t]]
+        current = [r for r in found.values() if read.window.contains(r.start_ns)]
+        before = [r for r in found.values() if not read.window.contains(r.start_ns)]
         if current:
             return _split(
                 name, current, before, baseline_window, percentile, baseline, baseline_band
