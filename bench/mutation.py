@@ -153,8 +153,11 @@ EQUIVALENT |= {
         "tracelens.graph.x__skew_candidates",
         [2, 3, 18, 19, 21],
     ),
-    "tracelens.attribution.x__stronger__mutmut_7": (
-        "`<=` for `<`: two claims rank equal only when they are the same key, which wins either way"
+    **_same(
+        "`<=` for `<`: two claims rank equal only when they are the same key, which wins either "
+        "way",
+        "tracelens.attribution.x__stronger",
+        [7, 12],
     ),
     "tracelens.attribution.x_baseline_weights__mutmut_21": (
         "`=` for `+=`: each stratum's traces are set once, from zeros"
@@ -180,7 +183,7 @@ EQUIVALENT |= {
         "no claims in the trace: None for {} (both falsy, never indexed), or looked up anyway "
         "in {} (None)",
         "tracelens.attribution.x_trace_contributions",
-        [16, 68],
+        [14, 16, 68],
     ),
     "tracelens.attribution.x_trace_contributions__mutmut_34": (
         "no claims in the trace: looked up anyway in {} (None)"
@@ -189,19 +192,32 @@ EQUIVALENT |= {
         "rng.integers(n) is rng.integers(0, n): the same draws"
     ),
     "tracelens.attribution.x_bootstrap_means__mutmut_39": "astype(None) is astype(float64)",
-    "tracelens.attribution.x_trace_contributions__mutmut_73": (
-        "the plain-operation shortcut taken for the wrong case: an unclaimed span gets the "
-        "same plain key and one call on the general branch, and a span claimed in the trace "
-        "always has a rule too (rules are built from the same claims)"
+    **_same(
+        "a critical path has no zero-length segments (test_critical_path checks it on drawn "
+        "trees), so whether one would count changes nothing",
+        "tracelens.attribution.x_trace_contributions",
+        [3, 144],
     ),
-    "tracelens.attribution.x_trace_contributions__mutmut_147": (
-        "`<` for `<=`: a critical path has no zero-length segments"
+    "tracelens.attribution.x_trace_contributions__mutmut_192": (
+        "the off-path key is set only there, once per trace: its earlier value is always 0"
+    ),
+    "tracelens.attribution.x_claims_from__mutmut_10": (
+        "each summary counted twice: the same order of most common"
+    ),
+    "tracelens.attribution.x_claims_from__mutmut_42": (
+        "a dict used as an ordered set: only its keys are read"
     ),
     **_same(
-        "is_call for a plain key: no span's owner is ever a plain key, so the parent check "
-        "answers True, as the shortcut does",
-        "tracelens.attribution.x_trace_contributions",
-        [25, 27],
+        "most_common(n)[0] is the most common summary for any n from 1, and for None",
+        "tracelens.attribution.x_claims_from",
+        [63, 64],
+    ),
+    "tracelens.attribution.x_split_excess__mutmut_5": (
+        "d_s is read only when the baseline has no calls either, and then it prices 0 - 0 calls"
+    ),
+    "tracelens.attribution.x_bootstrap_means__mutmut_11": (
+        "chunks of 2 resamples instead of 1 only with more traces than _BOOTSTRAP_CELLS: the "
+        "generator's draws are the same stream in chunks of either size (memory only)"
     ),
     "tracelens.whatif.x__placed__mutmut_13": (
         "`>=` for `>`: an equal end sets the same latest original end"

@@ -655,9 +655,121 @@ def test_a_resample_drawing_only_zero_weight_baseline_traces_has_a_zero_mean_not
     low, high = bootstrap_excess(x_s, x_b, resamples=200, base_weights=np.array([1.0, 0.0]))
     assert np.isfinite(low).all()
     assert np.isfinite(high).all()
+    # the same draws, by hand: a resample's baseline mean is 5 when it drew the first trace, and
+    # 0 when it drew only the weightless second one
+    rng = np.random.default_rng(0)
+    slow = bootstrap_means(x_s, rng, 200)[:, 0]
+    drew_first = bootstrap_means(np.array([[1.0], [0.0]]), rng, 200)[:, 0] > 0
+    diff = slow - np.where(drew_first, 5.0, 0.0)
+    assert (~drew_first).any()  # the case is met
+    assert (low[0], high[0]) == tuple(np.percentile(diff, [2.5, 97.5]))
 
 
 def test_every_resample_is_drawn_none_left_empty():
     means = bootstrap_means(np.arange(1.0, 21.0).reshape(20, 1), np.random.default_rng(0), 300)
     assert means.shape == (300, 1)
     assert (means > 0).all()  # a row never drawn would stay 0
+
+
+def test_a_trace_without_findings_splits_a_span_as_the_head_rule_of_another_trace_says():
+    #  X |---(head 10..40)---|c 40..60|---(rest 60..90)---|: t2 has no finding of its own
+    def x_trace(tid: str, *findings: Finding) -> TraceAnalysis:
+        root = span("R", 0, 100, children=[
+            span("X", 10, 90, span_id=f"{tid}x", children=[span("c", 40, 60, span_id=f"{tid}c")]),
+        ])  # fmt: skip
+        return analysed(root, tid, *findings)
+
+    head = x_trace("t1", Finding("dns", "t1", "svc", "X", ("t1x",), "h", part=ClaimPart.HEAD))
+    bare = x_trace("t2")
+    ns, calls = trace_contributions(bare, build_claims([head, bare]))
+    assert ns[("dns", "svc", "X")] == 30
+    assert ns[("", "svc", "X")] == 30  # the rest of X stays the plain operation's
+    assert calls[("dns", "svc", "X")] == 1
+
+
+def test_each_head_claimed_span_of_a_trace_is_a_call_of_its_own():
+    #  two calls, each waiting 10 before its server answers: two calls of the pattern, 20 in all
+    def call(n: int) -> SpanSpec:
+        lo = 10 + 40 * n
+        return span("CL", lo, lo + 30, service="web", span_id=f"cl{n}",
+                    children=[span("SV", lo + 10, lo + 30, service="db")])  # fmt: skip
+
+    root = span("R", 0, 100, service="web", children=[call(0), call(1)])
+    waits = [
+        Finding("queueing", "t1", "web", "CL", (f"cl{n}",), "w", part=ClaimPart.HEAD)
+        for n in (0, 1)
+    ]
+    a = analysed(root, "t1", *waits)
+    ns, calls = trace_contributions(a, build_claims([a]))
+    assert (ns[("queueing", "web", "CL")], calls[("queueing", "web", "CL")]) == (20, 2)
+
+
+def test_the_most_common_summary_names_a_pattern():
+    def finding(tid: str, summary: str) -> Finding:
+        return Finding("n_plus_one", tid, "api", "db", ("x",), summary)
+
+    traces = [
+        analysed(span("R", 0, 10, children=[span("db", 2, 8, service="api", span_id="x")]),
+                 f"t{i}", finding(f"t{i}", text))
+        for i, text in enumerate(["4 calls", "9 calls", "9 calls"])
+    ]  # fmt: skip
+    assert build_claims(traces).summaries[("n_plus_one", "api", "db")] == "9 calls"
+
+
+def test_the_pattern_claiming_most_spans_wins_even_when_its_name_sorts_last():
+    # sorting by name alone would give the span to "n_plus_one"
+    root = span(
+        "R", 0, 100, children=[span("q", 10, 20, span_id="q1"), span("q", 30, 40, span_id="q2")]
+    )
+    wide = Finding("sequential", "t1", "svc", "q", ("q1", "q2"), "two calls")
+    narrow = Finding("n_plus_one", "t1", "svc", "q", ("q1",), "one call")
+    claims = build_claims([analysed(root, "t1", narrow, wide)])
+    assert claims.explicit["t1"]["q1"] == (None, ("sequential", "svc", "q"))
+
+
+def test_attribute_passes_its_seed_and_one_page_is_the_plain_baseline():
+    slow = [slow_trace(k, calls=2 + k % 5) for k in range(15)]
+    base = [base_trace(k) for k in range(15)]
+    key = ("n_plus_one", "api", "db")
+    times = path_times(slow, base, build_claims([*slow, *base]))
+    j = times.keys.index(key)
+    low, high = bootstrap_excess(times.slow_ns, times.base_ns, seed=9, resamples=40)
+    c = by_key(attribute(slow, base, seed=9, resamples=40))[key]
+    assert (c.ci_low_ns, c.ci_high_ns) == (low[j], high[j])
+    # every trace on one page: exactly the unweighted answer, not a weighted one of equal weights
+    one_page = attribute(slow, base, seed=9, resamples=40, stratum=lambda a: "the page")
+    assert one_page == attribute(slow, base, seed=9, resamples=40)
+
+
+def test_bootstrap_excess_defaults_to_seed_0_and_2000_resamples():
+    rng = np.random.default_rng(1)
+    x_s, x_b = rng.normal(10, 3, (25, 2)), rng.normal(8, 3, (30, 2))
+    got = bootstrap_excess(x_s, x_b)
+    want = bootstrap_excess(x_s, x_b, seed=0, resamples=2000)
+    assert all((g == w).all() for g, w in zip(got, want, strict=True))
+    other = bootstrap_excess(x_s, x_b, seed=1, resamples=2000)
+    assert not (got[0] == other[0]).all()
+
+
+def test_a_patterns_weight_is_every_span_its_findings_claim_across_traces():
+    # "a" claims 2 spans in each of two traces (4 in all), "b" 3 spans in one: the operation's
+    # rule goes to "a", though each of its findings alone claims fewer than "b"'s
+    def q_trace(tid: str, pattern: str, n: int) -> TraceAnalysis:
+        ids = [f"{tid}q{i}" for i in range(n)]
+        root = span("R", 0, 100, children=[
+            span("q", 10 + 20 * i, 20 + 20 * i, span_id=sid) for i, sid in enumerate(ids)
+        ])  # fmt: skip
+        return analysed(root, tid, Finding(pattern, tid, "svc", "q", tuple(ids), "calls"))
+
+    claims = build_claims([q_trace("t1", "a", 2), q_trace("t2", "a", 2), q_trace("t3", "b", 3)])
+    assert claims.rules[("svc", "q")] == (None, ("a", "svc", "q"))
+
+
+def test_a_subtree_claimed_by_one_pattern_is_one_call_even_of_a_service_without_a_name():
+    # spans built directly (the readers name a nameless service "unknown_service")
+    root = span("R", 0, 30, service="", span_id="r", children=[
+        span("c", 10, 20, service="", span_id="c"),
+    ])  # fmt: skip
+    a = analysed(root, "t1", Finding("p", "t1", "", "R", ("r", "c"), "both"))
+    ns, calls = trace_contributions(a, build_claims([a]))
+    assert (ns[("p", "", "R")], calls[("p", "", "R")]) == (30, 1)

@@ -111,6 +111,14 @@ def test_children_wholly_outside_their_parent_are_dropped_even_when_touching_it(
     assert path_of(t) == [("X", 0, 100)]
 
 
+def test_a_child_wholly_before_its_parent_does_not_hide_the_children_after_it():
+    #  X      |----------|             0..100
+    #  C  |-|                          -20..-5  wholly before X: dropped
+    #  A         |---|                 10..40   still on the path
+    t = trace(span("X", 0, 100, children=[span("C", -20, -5), span("A", 10, 40)]))
+    assert path_of(t) == [("X", 0, 10), ("A", 10, 40), ("X", 40, 100)]
+
+
 def test_a_consumer_of_a_producer_does_not_block_it():
     #  X |------------------------------------|  0..100  SERVER
     #  P      |--------------------|             10..60  PRODUCER

@@ -267,9 +267,8 @@ def trace_contributions(
             # fill the part no finding here claimed, and never split a span claimed whole.
             head = mine[0]
             rest = mine[1] or (rule and rule[1]) or plain
-        else:
-            head = rule[0] if rule else None
-            rest = (rule and rule[1]) or plain
+        elif rule is not None:  # always, past the shortcut: the rules of other traces decide
+            head, rest = rule[0], rule[1] or plain
         if head is None:
             ns[rest] = ns.get(rest, 0) + held_ns
             if is_call(i, rest):
@@ -399,12 +398,10 @@ def bootstrap_excess(
     if base_weights is None:
         base_means = bootstrap_means(base_ns, rng, resamples)
     else:
-        n = base_ns.shape[0]
-        weighted = (
-            bootstrap_means(
-                np.column_stack([base_ns * base_weights[:, None], base_weights]), rng, resamples
-            )
-            * n
+        # each resample's weighted sums, and its total weight, over the same draws (both as
+        # means: the 1/n of each cancels in their ratio)
+        weighted = bootstrap_means(
+            np.column_stack([base_ns * base_weights[:, None], base_weights]), rng, resamples
         )
         totals = weighted[:, -1:]
         base_means = np.divide(
