@@ -145,11 +145,11 @@ def test_a_finding_of_several_failing_calls_names_them_all_in_summary_evidence_a
     assert f.saving_ns == 6 * 80 * MS  # each call back at 20 ms
 
 
-def failing_parent(t0_ms: int, self_ms: int, sid: str):
-    """A failing `charge` with `self_ms` of its own after a healthy 10 ms child."""
+def failing_parent(t0_ms: int, self_ns: int, sid: str):
+    """A failing `charge` with `self_ns` of its own after a healthy 10 ms child."""
     child = span("GET ledger", t0_ms * MS, (t0_ms + 10) * MS, kind=SpanKind.CLIENT, service="fx")
     return span(
-        "charge", t0_ms * MS, (t0_ms + 10 + self_ms) * MS, service="fx", status=StatusCode.ERROR,
+        "charge", t0_ms * MS, (t0_ms + 10) * MS + self_ns, service="fx", status=StatusCode.ERROR,
         span_id=sid, children=[child],
     )  # fmt: skip
 
@@ -159,7 +159,7 @@ CHARGE = ("fx", "charge")
 
 def test_failing_parents_are_scaled_back_to_their_baseline_self_time():
     # baseline self time 30 ms: 130 ms is 100 ms over it, 80 ms exactly min_excess over it
-    t = entry([failing_parent(1, 130, "p1"), failing_parent(200, 80, "p2")], "t2")
+    t = entry([failing_parent(1, 130 * MS, "p1"), failing_parent(200, 80 * MS, "p2")], "t2")
     (f,) = Error().detect(analyze_trace(t), Baseline(self_ns={CHARGE: 30e6}))
     assert (f.operation, f.span_ids) == ("charge", ("p1", "p2"))
     assert f.summary == (
@@ -170,18 +170,22 @@ def test_failing_parents_are_scaled_back_to_their_baseline_self_time():
     assert f.evidence["baseline_ns"] is None  # the baseline knows no whole duration of it
 
 
-def test_a_failing_parent_within_min_excess_of_its_baseline_self_time_is_skipped():
-    # charge's own 60 ms is only 30 ms over its baseline 30 ms; the slow call after it is found
-    t = entry([failing_parent(1, 60, "p"), failing_leaf(100, 100, "TimeoutException", "c")])
+def test_a_failing_parent_must_exceed_its_baseline_self_time_by_min_excess():
+    # baseline self time 30 ms: charge's own 80 ms - 1 ns is just under min_excess over it (and
+    # the slow call after it is still found); 80 ms is exactly at it
     base = Baseline(duration_ns={RATES: 20e6}, self_ns={CHARGE: 30e6})
-    assert [f.span_ids for f in Error().detect(analyze_trace(t), base)] == [("c",)]
-    # ... and just at min_excess over it (80 ms) it is found too
-    t = entry([failing_parent(1, 80, "p"), failing_leaf(100, 100, "TimeoutException", "c")])
-    assert [f.span_ids for f in Error().detect(analyze_trace(t), base)] == [("p",), ("c",)]
+
+    def found(parent_self_ns: int) -> list[tuple[str, ...]]:
+        leaf = failing_leaf(100, 100, "TimeoutException", "c")
+        t = entry([failing_parent(1, parent_self_ns, "p"), leaf])
+        return [f.span_ids for f in Error().detect(analyze_trace(t), base)]
+
+    assert found(80 * MS - 1) == [("c",)]
+    assert found(80 * MS) == [("p",), ("c",)]
 
 
 def test_a_parent_exactly_at_its_baseline_self_time_saves_nothing_when_min_excess_is_zero():
-    t = entry([failing_parent(1, 30, "p")])
+    t = entry([failing_parent(1, 30 * MS, "p")])
     (f,) = Error(min_excess_ns=0).detect(analyze_trace(t), Baseline(self_ns={CHARGE: 30e6}))
     assert f.edits == Edits(gap_scale={"p": 1.0})
     assert f.saving_ns == 0
@@ -190,7 +194,7 @@ def test_a_parent_exactly_at_its_baseline_self_time_saves_nothing_when_min_exces
 def test_the_fix_never_stretches_a_parents_own_time_even_below_the_baseline():
     # min_excess_ns < 0 also reports parents a little under their baseline self time: theirs
     # stays as it is (scale 1, no saving), it is not scaled up to the baseline
-    t = entry([failing_parent(1, 30, "p")])
+    t = entry([failing_parent(1, 30 * MS, "p")])
     (f,) = Error(min_excess_ns=-50 * MS).detect(analyze_trace(t), Baseline(self_ns={CHARGE: 40e6}))
     assert f.edits == Edits(gap_scale={"p": 1.0})
     assert f.saving_ns == 0
