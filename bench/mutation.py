@@ -276,6 +276,28 @@ EQUIVALENT |= {
     ),
 }
 
+# detectors: dns, queueing, error, self_time
+EQUIVALENT |= {
+    **_same(
+        _STRICT, "tracelens.detectors.dns.xǁDnsǁ_lookups", [56, 59, 60, 79, 83, 84, 96, 100, 101]
+    ),
+    **_same(_STRICT, "tracelens.detectors.dns.xǁDnsǁ_events", [27, 30, 31]),
+    "tracelens.detectors.dns.xǁDnsǁ_lookups__mutmut_102": (
+        "`>=` for `>` in the saving: a lookup already at its target adds min(on_path, 0) = 0"
+    ),
+    "tracelens.detectors.dns.xǁDnsǁ_host__mutmut_29": (
+        "None for '' when no ancestor names a host: hosts are only read through `if h` "
+        "(repeats, search expansions, named hosts), and both are falsy"
+    ),
+    "tracelens.detectors.queueing.xǁQueueingǁdetect__mutmut_105": (
+        "part=ClaimPart.ALL dropped: ALL is Finding's default"
+    ),
+    "tracelens.detectors.queueing.xǁQueueingǁdetect__mutmut_114": (
+        "the separator of the callers in the summary: a group's calls share one operation key, "
+        "which holds the caller service, so there is only ever one caller to join"
+    ),
+}
+
 STATUS = {  # mutmut's exit codes (mutmut/stats.py), folded into the table's columns
     1: "killed",
     3: "killed",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from tests.builders import span, trace
 from tracelens.analysis import analyze_trace
-from tracelens.baseline import build_baseline
+from tracelens.baseline import Baseline, build_baseline
 from tracelens.detectors.self_time import SelfTime
-from tracelens.model import SpanKind
+from tracelens.model import Edits, SpanKind
 
 MS = 1_000_000
 
@@ -98,3 +98,91 @@ def test_an_operation_the_baseline_lacks_must_reach_the_unknown_bar():
 def test_a_leaf_is_never_self_time():
     leaf = trace(span("POST /render", 0, 900 * MS, kind=SpanKind.SERVER, service="pdf"))
     assert not found(leaf, build_baseline([]))
+
+
+# --- the whole finding: what a user reads and what the what-if replays --------------------------
+
+
+def page(t0_ms: int, self_ms: int, sid: str, name: str = "render page", child_ms: int = 10):
+    """A `name` span whose child runs its first `child_ms`, then `self_ms` of its own."""
+    child = span("load", t0_ms * MS, (t0_ms + child_ms) * MS, service="pdf")
+    end = (t0_ms + child_ms + self_ms) * MS
+    return span(name, t0_ms * MS, end, service="pdf", span_id=sid, children=[child])
+
+
+def render(children, tid: str = "s"):
+    """An entry span over children that run one after another; it holds 1 ms itself."""
+    end = max(c.end for c in children) + MS
+    return trace(span("POST /render", 0, end, kind=SpanKind.SERVER, service="pdf",
+                      children=children), trace_id=tid)  # fmt: skip
+
+
+PAGE = ("pdf", "render page")
+
+
+def test_a_finding_of_several_spans_names_them_all_in_summary_evidence_and_edits():
+    # six spans: more than the five example ids
+    t = render([page(1 + 110 * n, 100, f"p{n}") for n in range(6)], "t1")
+    (f,) = SelfTime().detect(analyze_trace(t), Baseline(self_ns={PAGE: 20e6}))
+    ids = tuple(f"p{n}" for n in range(6))
+    assert (f.pattern, f.trace_id, f.service, f.operation) == ("self_time", "t1", *PAGE)
+    assert f.span_ids == ids
+    assert f.summary == (
+        "uninstrumented time in render page (pdf): 600 ms on the critical path with no child "
+        "span running (baseline 20 ms)"
+    )
+    assert f.evidence == {
+        "spans": 6,
+        "self_ns": [100 * MS] * 6,
+        "baseline_self_ns": 20e6,
+        "on_path_ns": 600 * MS,
+        "example_span_ids": list(ids[:5]),
+    }
+    assert f.edits == Edits(gap_scale=dict.fromkeys(ids, 0.2))
+    assert f.saving_ns == 6 * 80 * MS
+
+
+def test_an_operation_the_baseline_lacks_is_scaled_to_nothing_and_names_no_baseline():
+    (f,) = SelfTime().detect(analyze_trace(render([page(1, 300, "p")])), Baseline())
+    assert f.summary == (
+        "uninstrumented time in render page (pdf): 300 ms on the critical path with no child "
+        "span running"
+    )
+    assert f.evidence["baseline_self_ns"] is None
+    assert f.edits == Edits(gap_scale={"p": 0.0})
+    assert f.saving_ns == 300 * MS
+
+
+def test_spans_short_of_each_bar_do_not_stop_the_scan_of_the_spans_after_them():
+    # In index order: the entry span (1 ms of its own: under min_self), then a span under
+    # min_share, one the baseline lacks under the unknown bar, one within min_excess of its
+    # baseline, and last the one that is a finding.
+    t = render(
+        [
+            page(1, 60, "share", name="merge", child_ms=940),  # 60 of 1000 ms: 6%
+            page(1001, 200, "unknown", name="sign"),  # under 250 ms, no baseline
+            page(1211, 70, "near", name="stamp"),  # 70 ms: 40 ms over the baseline 30 ms
+            page(1291, 100, "found"),
+        ]
+    )
+    base = Baseline(self_ns={("pdf", "stamp"): 30e6, PAGE: 20e6})
+    assert [f.span_ids for f in SelfTime().detect(analyze_trace(t), base)] == [("found",)]
+
+
+def test_with_every_bar_at_zero_a_span_of_no_self_time_is_left_as_it_is():
+    # the load child covers all of `render page`: nothing to scale (and no division by zero)
+    t = render([page(1, 0, "p")])
+    bare = SelfTime(min_self_ns=0, min_share=0.0, min_excess_ns=0, unknown_min_ns=0)
+    findings = {f.operation: f for f in bare.detect(analyze_trace(t), Baseline())}
+    assert findings["render page"].edits == Edits(gap_scale={"p": 1.0})
+    assert findings["render page"].saving_ns == 0
+
+
+def test_the_fix_never_stretches_self_time_even_below_the_baseline():
+    # min_excess_ns < 0 also reports spans a little under their baseline: their self time stays
+    # as it is (scale 1, no saving), it is not scaled up to the baseline
+    t = render([page(1, 100, "p")])
+    lax = SelfTime(min_excess_ns=-50 * MS)
+    (f,) = lax.detect(analyze_trace(t), Baseline(self_ns={PAGE: 120e6}))
+    assert f.edits == Edits(gap_scale={"p": 1.0})
+    assert f.saving_ns == 0

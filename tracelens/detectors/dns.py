@@ -18,7 +18,7 @@ from typing import ClassVar
 from tracelens.analysis import TraceAnalysis, facts_of
 from tracelens.baseline import Baseline
 from tracelens.facts import MS, TraceFacts, host_of
-from tracelens.model import ClaimPart, Edits, Finding, SpanKind
+from tracelens.model import ClaimPart, Edits, Finding, Span, SpanKind
 from tracelens.operations import OpKey
 
 _NAME_HOST = re.compile(r"^(?:dns[ .](?:lookup|resolve|query)|resolve)\s+(\S+)", re.I)
@@ -77,7 +77,7 @@ class Dns:
         if lookups:
             yield from self._lookups(facts, baseline, lookups)
         if events:
-            yield from self._events(facts, baseline, events)
+            yield from self._events(facts, events)
         # Inference is per service: a Node frontend's dns.lookup spans say nothing about the
         # Java service behind it, whose agent records no lookups at all.
         resolving = {facts.spans[i].service for i in (*lookups, *events)}
@@ -162,9 +162,8 @@ class Dns:
             signals = []
             quantised = sum(1 for k in timeouts if k)
             if quantised:
-                signals.append(
-                    f"{quantised} near multiples of the {self.timeout_ns / 1e9:g} s DNS timeout"
-                )
+                seconds = self.timeout_ns / (1000 * MS)
+                signals.append(f"{quantised} near multiples of the {seconds:g} s DNS timeout")
             signals.extend(f"{n} lookups of {h}" for h, n in repeated.items())
             signals.extend(f"{n} search-path expansions of {b}" for b, n in expanded.items())
             if any(slow) and not signals:
@@ -200,7 +199,7 @@ class Dns:
                 },
             )
 
-    def _events(self, facts: TraceFacts, baseline: Baseline, calls: list[int]) -> Iterator[Finding]:
+    def _events(self, facts: TraceFacts, calls: list[int]) -> Iterator[Finding]:
         spans = facts.spans
         groups: dict[OpKey, list[int]] = defaultdict(list)
         for i in calls:
@@ -334,11 +333,10 @@ class Dns:
             )
 
 
-def _dns_event_ns(span: object) -> int | None:
+def _dns_event_ns(span: Span) -> int | None:
     """Time between `http.dns.start` and `http.dns.done` events on a span (Go without sub-spans)."""
-    events = getattr(span, "events", ())
     start = done = None
-    for e in events:
+    for e in span.events:
         if e.name == "http.dns.start" and start is None:
             start = e.time_ns
         elif e.name == "http.dns.done":
