@@ -255,6 +255,15 @@ EQUIVALENT |= {
         "tracelens.whatif.x_whatif_interval",
         [8, 12, 32, 36],
     ),
+    **_same(
+        "np.fromiter's dtype or count left to numpy: the same float64 values",
+        "tracelens.whatif.x_replay_floor_ns",
+        [30, 34],
+    ),
+    "tracelens.whatif.x__drawn_ranks__mutmut_8": (
+        "the interpolation share of one value: its low and high rank are the same, so any "
+        "share gives that value"
+    ),
     "tracelens.report.csv.x_render__mutmut_18": "ndigits=1 is contributor_record's default",
     "tracelens.report.csv.x_render__mutmut_5": (
         "lineterminator='\\r\\n' is the csv module's default (the excel dialect)"
