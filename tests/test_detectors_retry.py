@@ -122,7 +122,7 @@ def checkout(*children, end_ms: int = 400):
     )  # fmt: skip
 
 
-def test_the_finding_names_each_reason_once_and_the_attempts_that_follow_the_failed_ones():
+def test_the_finding_names_the_reasons_and_frees_the_attempt_after_each_failed_one():
     # 503, then 429, then a success: two reasons; the fix drops the failed two and lets the
     # attempt after each start without its back-off
     t = checkout(post("a1", 5, 100, 503), post("a2", 110, 60, 429), post("a3", 175, 50, 200))
