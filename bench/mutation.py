@@ -260,6 +260,13 @@ EQUIVALENT |= {
     ),
 }
 
+# detectors: n_plus_one, sequential, slow_query, connect, retry
+EQUIVALENT |= {
+    "tracelens.detectors.slow_query.xǁSlowQueryǁdetect__mutmut_36": (
+        "`>=` for `>` in the saving: a run exactly at the target adds min(on_path, 0) = 0"
+    ),
+}
+
 STATUS = {  # mutmut's exit codes (mutmut/stats.py), folded into the table's columns
     1: "killed",
     3: "killed",
