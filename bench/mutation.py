@@ -262,6 +262,12 @@ EQUIVALENT |= {
 
 # detectors: n_plus_one, sequential, slow_query, connect, retry
 EQUIVALENT |= {
+    **_same(
+        "`known or True` for the baseline's median: a Baseline of no traces is Baseline() "
+        "(merge_profile), whose maps are empty, so .get gives the same default 0.0",
+        "tracelens.detectors.connect.xǁConnectǁdetect",
+        [25, 34],
+    ),
     "tracelens.detectors.slow_query.xǁSlowQueryǁdetect__mutmut_36": (
         "`>=` for `>` in the saving: a run exactly at the target adds min(on_path, 0) = 0"
     ),
