@@ -268,6 +268,16 @@ EQUIVALENT |= {
         "tracelens.detectors.connect.xǁConnectǁdetect",
         [25, 34],
     ),
+    "tracelens.detectors.sequential.x__overlaps__mutmut_8": (
+        "one list also swept as side 1: with `same` each side reads only its own latest end, so "
+        "the copy is a second, identical sweep"
+    ),
+    "tracelens.detectors.sequential.x__overlaps__mutmut_24": (
+        "`>=` for `>`: an equal end leaves the latest end as it was"
+    ),
+    "tracelens.detectors.sequential.xǁSequentialǁdetect__mutmut_70": (
+        "None for 0 lanes: `lanes` is only read for its truth (`lanes or len(group)`, `if lanes`)"
+    ),
     "tracelens.detectors.slow_query.xǁSlowQueryǁdetect__mutmut_36": (
         "`>=` for `>` in the saving: a run exactly at the target adds min(on_path, 0) = 0"
     ),
