@@ -367,9 +367,7 @@ def test_the_overlap_sweep_agrees_with_comparing_every_pair(intervals, split):
         for k, (s, n) in enumerate(intervals)
     )  # fmt: skip
     idx = list(range(len(spans)))
-    a, b = (idx, idx) if split < 0 else (idx[:split], idx[split:])
-    if split < 0:
-        b = a
+    a, b = (idx, idx) if split < 0 else (idx[:split], idx[split:])  # (idx, idx): one list
     expected = any(
         i != j and spans[j].start_ns < spans[i].end_ns and spans[i].start_ns < spans[j].end_ns
         for i in a
