@@ -307,6 +307,50 @@ EQUIVALENT |= {
     ),
 }
 
+# detectors: n_plus_one, sequential, slow_query, connect, retry
+EQUIVALENT |= {
+    **_same(
+        "`known or True` for the baseline's median: a Baseline of no traces is Baseline() "
+        "(merge_profile), whose maps are empty, so .get gives the same default 0.0",
+        "tracelens.detectors.connect.xǁConnectǁdetect",
+        [25, 34],
+    ),
+    "tracelens.detectors.sequential.x__overlaps__mutmut_8": (
+        "one list also swept as side 1: with `same` each side reads only its own latest end, so "
+        "the copy is a second, identical sweep"
+    ),
+    "tracelens.detectors.sequential.x__overlaps__mutmut_24": (
+        "`>=` for `>`: an equal end leaves the latest end as it was"
+    ),
+    "tracelens.detectors.sequential.xǁSequentialǁdetect__mutmut_70": (
+        "None for 0 lanes: `lanes` is only read for its truth (`lanes or len(group)`, `if lanes`)"
+    ),
+    "tracelens.detectors.n_plus_one.x__union_ns__mutmut_12": (
+        "`>=` for `>`: an interval ending where the union already reaches adds 0, and the cursor "
+        "it then sets is never above the next start (intervals come in start order)"
+    ),
+    "tracelens.detectors.n_plus_one.xǁNPlusOneǁ_finding__mutmut_35": (
+        "composite counts read anyway: without compressed spans in the trace composite_count is "
+        "1 for every member, as [1] * len is (" + _SPEED + ")"
+    ),
+    **_same(_STRICT, "tracelens.detectors.n_plus_one.xǁNPlusOneǁ_finding", [54, 57, 58]),
+    "tracelens.detectors.n_plus_one.xǁNPlusOneǁ_lost_concurrency__mutmut_23": (
+        "`and` for the first `or`: the baseline has an op's self-overlap share exactly when it "
+        "has its repeat count (sibling_pairs records both for an op repeated under a parent)"
+    ),
+    **_same(
+        "`spread` only filters the calls looked at above level 1; counting more groups (claimed "
+        "ones, or the root's) lets through only claimed calls (dropped at the first step up) or "
+        "calls of an operation with fewer than min_repeats unclaimed parents, which can never "
+        "fill min_repeats branches (" + _SPEED + ")",
+        "tracelens.detectors.n_plus_one.xǁNPlusOneǁdetect",
+        [33, 40],
+    ),
+    "tracelens.detectors.slow_query.xǁSlowQueryǁdetect__mutmut_36": (
+        "`>=` for `>` in the saving: a run exactly at the target adds min(on_path, 0) = 0"
+    ),
+}
+
 STATUS = {  # mutmut's exit codes (mutmut/stats.py), folded into the table's columns
     1: "killed",
     3: "killed",

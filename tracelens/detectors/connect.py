@@ -62,8 +62,8 @@ class Connect:
             scale: dict[str, float] = {}
             for i in slow:
                 if facts.tree.children[i]:
-                    own = facts.self_ns[i]
-                    scale[spans[i].span_id] = min(1.0, self_of[i] / own) if own else 1.0
+                    # slow: its self time is beyond the baseline's, so it is > 0 and the scale < 1
+                    scale[spans[i].span_id] = self_of[i] / facts.self_ns[i]
                 else:
                     durations[spans[i].span_id] = int(base_of[i])
             fresh = sum(1 for i in members if spans[i].attributes.get("http.conn.reused") is False)

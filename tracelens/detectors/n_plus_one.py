@@ -42,9 +42,9 @@ def _union_ns(facts: TraceFacts, members: list[int]) -> int:
         [(facts.spans[m].start_ns, facts.spans[m].end_ns) for m in members]
     ):
         lo = start_ns if cursor is None else max(start_ns, cursor)
-        if end_ns > lo:
+        if end_ns > lo:  # lo >= cursor: this end is the latest so far
             total += end_ns - lo
-            cursor = end_ns if cursor is None else max(cursor, end_ns)
+            cursor = end_ns
     return total
 
 

@@ -46,12 +46,8 @@ class Retry:
             for key, calls in by_key.items():
                 if len(calls) < 2:
                     continue
-                # children are in start order; an attempt is retried if a later one follows
-                failed = [
-                    c
-                    for n, c in enumerate(calls[:-1])
-                    if is_failure(spans[c]) and spans[calls[n + 1]].start_ns >= spans[c].start_ns
-                ]
+                # children are in start order: every call but the last has a later one after it
+                failed = [c for c in calls[:-1] if is_failure(spans[c])]
                 if not failed:
                     continue
                 subtree = [j for c in failed for j in facts.subtree(c)]

@@ -24,21 +24,20 @@ from tracelens.operations import OpKey
 
 
 def _overlaps(facts: TraceFacts, a: list[int], b: list[int]) -> bool:
-    """Whether any span of `a` runs at the same time as a different span of `b`.
+    """Whether any span of `a` runs at the same time as a different span of `b`; `a` and `b` are
+    one list (an operation with itself) or disjoint (two operations).
 
     One sweep in start order: a span overlaps an earlier-starting one exactly when that one ends
-    after it starts, as long as no span has zero length (else the pairwise check decides).
+    after it starts. A span of no length overlaps nothing that starts or ends where it is: it
+    sorts before a longer span starting at the same instant, and an end equal to its start does
+    not count.
     """
     spans = facts.spans
     same = a is b
-    if not same and not set(a).isdisjoint(b):
-        return _overlaps_pairwise(facts, a, b)
     tagged = sorted(
         [(spans[i].start_ns, spans[i].end_ns, 0) for i in a]
         + ([] if same else [(spans[j].start_ns, spans[j].end_ns, 1) for j in b])
     )
-    if any(end <= start for start, end, _ in tagged):
-        return _overlaps_pairwise(facts, a, b)
     latest_end: list[int | None] = [None, None]  # per side: the latest end so far
     for start, end, side in tagged:
         other = latest_end[side if same else 1 - side]
@@ -47,16 +46,6 @@ def _overlaps(facts: TraceFacts, a: list[int], b: list[int]) -> bool:
         held = latest_end[side]
         if held is None or end > held:
             latest_end[side] = end
-    return False
-
-
-def _overlaps_pairwise(facts: TraceFacts, a: list[int], b: list[int]) -> bool:
-    spans = facts.spans
-    for i in a:
-        si = spans[i]
-        for j in b:
-            if i != j and spans[j].start_ns < si.end_ns and si.start_ns < spans[j].end_ns:
-                return True
     return False
 
 
@@ -122,7 +111,9 @@ class Sequential:
             # One operation repeated (lost concurrency) runs again as wide as the baseline ran it.
             ops = {facts.keys[j] for j in group}
             width = baseline.width.get(next(iter(ops))) if len(ops) == 1 else None
-            lanes = round(width or 0) if round(width or 0) < len(group) else 0
+            lanes = round(width or 0)
+            if lanes >= len(group):  # the baseline ran as many at once: no cap
+                lanes = 0
             saving = sum(durations) - _makespan_ns(durations, lanes or len(group))
             path_ns = sum(facts.subtree_on_path(j) for j in group)
             if saving < self.min_saving_ns or path_ns <= 0:
