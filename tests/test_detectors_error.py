@@ -198,3 +198,15 @@ def test_the_fix_never_stretches_a_parents_own_time_even_below_the_baseline():
     (f,) = Error(min_excess_ns=-50 * MS).detect(analyze_trace(t), Baseline(self_ns={CHARGE: 40e6}))
     assert f.edits == Edits(gap_scale={"p": 1.0})
     assert f.saving_ns == 0
+
+
+def test_the_fix_never_stretches_a_failing_call_even_below_the_baseline():
+    # min_excess_ns <= 0 also reports calls at or under their baseline: one at it is set to it
+    # and saves nothing; one under it keeps its own length (it is not lengthened to 40 ms)
+    base = Baseline(duration_ns={RATES: 40e6})
+    at = entry([failing_leaf(1, 40, "503", "at")])
+    (f,) = Error(min_excess_ns=0).detect(analyze_trace(at), base)
+    assert (f.edits, f.saving_ns) == (Edits(duration_ns={"at": 40 * MS}), 0)
+    under = entry([failing_leaf(1, 30, "503", "under")])
+    (f,) = Error(min_excess_ns=-50 * MS).detect(analyze_trace(under), base)
+    assert (f.edits, f.saving_ns) == (Edits(duration_ns={"under": 30 * MS}), 0)

@@ -66,9 +66,9 @@ class Error:
                     if own is not None and facts.self_ns[i]:
                         scale[spans[i].span_id] = min(1.0, own / facts.self_ns[i])
                         saving += min(facts.on_path[i], max(0, facts.self_ns[i] - int(own)))
-                elif base is not None:
-                    durations[spans[i].span_id] = int(base)
-                    saving += min(facts.on_path[i], spans[i].duration_ns - int(base))
+                elif base is not None:  # back to the baseline's length, never longer
+                    durations[spans[i].span_id] = min(spans[i].duration_ns, int(base))
+                    saving += min(facts.on_path[i], max(0, spans[i].duration_ns - int(base)))
             reasons = [failure_reason(spans[i]) for i in members]
             yield Finding(
                 pattern=self.name,
