@@ -117,3 +117,15 @@ def demo_file(path: Path, requests: int, *options: str) -> Path:
         capture_output=True,
     )
     return path
+
+
+def once_it_has_children(pid: int, timeout_s: float = 60.0) -> None:
+    """Wait until the process has started a child (a worker pool, a cluster), so that a signal
+    sent next reaches a run in progress however loaded or fast the machine is."""
+    import time
+
+    import psutil
+
+    began = time.monotonic()
+    while not psutil.Process(pid).children() and time.monotonic() - began < timeout_s:
+        time.sleep(0.05)

@@ -11,12 +11,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.builders import demo_file
+from tests.builders import demo_file, once_it_has_children
 from tracelens import pipeline
 from tracelens.answer import Report
 from tracelens.readers import pieces as pieces_module
@@ -113,7 +112,7 @@ def test_ctrl_c_stops_the_workers_without_a_traceback(corpus: Path, tmp_path: Pa
         stderr=subprocess.PIPE,
     )
     try:
-        time.sleep(2.5)
+        once_it_has_children(run.pid)  # the worker pool is reading: interrupted mid-run
         run.send_signal(signal.SIGINT)
         _, err = run.communicate(timeout=30)
     finally:

@@ -15,7 +15,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from tests.builders import demo_file  # noqa: E402
+from tests.builders import demo_file, once_it_has_children  # noqa: E402
 from tracelens import engine_dask, pipeline  # noqa: E402
 from tracelens.answer import Report  # noqa: E402
 from tracelens.baseline import merge_profile  # noqa: E402
@@ -215,7 +215,6 @@ def test_a_sampled_run_on_dask_keeps_the_same_sample_as_the_local_engine(
 
 def test_ctrl_c_during_a_dask_run_is_one_word(archive: Path) -> None:
     import subprocess
-    import time
 
     run = subprocess.Popen(
         [
@@ -227,14 +226,7 @@ def test_ctrl_c_during_a_dask_run_is_one_word(archive: Path) -> None:
         text=True,
     )
     try:
-        # Interrupted once the LocalCluster is starting (its processes are children of the run),
-        # however long a loaded machine takes to get there.
-        import psutil
-
-        began = time.monotonic()
-        while not psutil.Process(run.pid).children() and time.monotonic() - began < 60:
-            time.sleep(0.1)
-        time.sleep(1.0)
+        once_it_has_children(run.pid)  # the LocalCluster is starting: interrupted mid-run
         run.send_signal(signal.SIGINT)
         _, err = run.communicate(timeout=60)
     finally:
