@@ -129,3 +129,12 @@ def once_it_has_children(pid: int, timeout_s: float = 60.0) -> None:
     began = time.monotonic()
     while not psutil.Process(pid).children() and time.monotonic() - began < timeout_s:
         time.sleep(0.05)
+
+
+def with_default_ctrl_c() -> None:
+    """A child's Ctrl-C as a terminal gives it (Popen's preexec_fn): a child inherits an ignored
+    SIGINT, and Python then leaves it ignored, so a test run after one that ignores it would
+    send a signal the run never sees."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

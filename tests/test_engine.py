@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import demo_file, once_it_has_children
+from tests.builders import demo_file, once_it_has_children, with_default_ctrl_c
 from tracelens import pipeline
 from tracelens.answer import Report
 from tracelens.readers import pieces as pieces_module
@@ -110,6 +110,7 @@ def test_ctrl_c_stops_the_workers_without_a_traceback(corpus: Path, tmp_path: Pa
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=with_default_ctrl_c,
     )
     try:
         once_it_has_children(run.pid)  # the worker pool is reading: interrupted mid-run

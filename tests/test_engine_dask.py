@@ -15,7 +15,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from tests.builders import demo_file, once_it_has_children  # noqa: E402
+from tests.builders import demo_file, once_it_has_children, with_default_ctrl_c  # noqa: E402
 from tracelens import engine_dask, pipeline  # noqa: E402
 from tracelens.answer import Report  # noqa: E402
 from tracelens.baseline import merge_profile  # noqa: E402
@@ -223,6 +223,7 @@ def test_ctrl_c_during_a_dask_run_is_one_word(archive: Path) -> None:
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=with_default_ctrl_c,
         text=True,
     )
     try:
